@@ -1,0 +1,95 @@
+"""Presence Bridge: set people's presence in Zoom (and more providers) from Home Assistant."""
+
+import asyncio
+from functools import partial
+
+from homeassistant.const import Platform
+from homeassistant.core import HomeAssistant
+from homeassistant.helpers import config_validation as cv
+from homeassistant.helpers.device_registry import DeviceEntry
+from homeassistant.helpers.typing import ConfigType
+
+from .api import AuthenticationError, PresenceBridgeError, PresenceClient
+from .const import CONF_USER_ID, DEFAULT_DND_DURATION, DOMAIN, MAX_CONCURRENT_SENDS, SUBENTRY_USER
+from .coordinator import (
+    PersonRuntime,
+    PresenceBridgeConfigEntry,
+    PresenceBridgeData,
+    PresenceCoordinator,
+)
+from .delivery import DeliveryQueue, DesiredPresence
+from .providers import create_client
+from .services import async_setup_services
+
+PLATFORMS = [Platform.NUMBER, Platform.SELECT]
+CONFIG_SCHEMA = cv.config_entry_only_config_schema(DOMAIN)
+
+
+async def async_setup(hass: HomeAssistant, config: ConfigType) -> bool:
+    """Register the actions, once for all entries."""
+    async_setup_services(hass)
+    return True
+
+
+async def async_setup_entry(hass: HomeAssistant, entry: PresenceBridgeConfigEntry) -> bool:
+    """Connect one provider account and set up a device per person."""
+    client = create_client(hass, entry.data)
+    coordinator = PresenceCoordinator(hass, entry, client)
+    data = PresenceBridgeData(
+        client,
+        coordinator,
+        send_slots=asyncio.Semaphore(MAX_CONCURRENT_SENDS),
+        setup_state=_reload_state(entry),
+    )
+
+    def on_failure(err: PresenceBridgeError) -> None:
+        if isinstance(err, AuthenticationError):
+            entry.async_start_reauth(hass)
+
+    for subentry in entry.get_subentries_of_type(SUBENTRY_USER):
+        user_id = subentry.data[CONF_USER_ID]
+        queue = DeliveryQueue(
+            hass,
+            send=partial(_async_send, client, user_id),
+            min_interval=client.update_interval_per_user,
+            on_failure=on_failure,
+            send_slots=data.send_slots,
+        )
+        entry.async_on_unload(queue.async_shutdown)
+        data.people[subentry.subentry_id] = PersonRuntime(user_id, queue, DEFAULT_DND_DURATION)
+
+    await coordinator.async_config_entry_first_refresh()
+    entry.runtime_data = data
+    await hass.config_entries.async_forward_entry_setups(entry, PLATFORMS)
+    entry.async_on_unload(entry.add_update_listener(_async_reload_if_changed))
+    return True
+
+
+async def _async_send(client: PresenceClient, user_id: str, desired: DesiredPresence) -> None:
+    await client.set_presence(user_id, desired.option, desired.duration)
+
+
+def _reload_state(entry: PresenceBridgeConfigEntry) -> tuple[object, ...]:
+    """What, changed, needs a reload: the people and the options (not refreshed tokens)."""
+    return (
+        {subentry_id: subentry.as_dict() for subentry_id, subentry in entry.subentries.items()},
+        dict(entry.options),
+    )
+
+
+async def _async_reload_if_changed(hass: HomeAssistant, entry: PresenceBridgeConfigEntry) -> None:
+    """Reload when a person was added or removed or the options changed."""
+    if _reload_state(entry) != entry.runtime_data.setup_state:
+        hass.config_entries.async_schedule_reload(entry.entry_id)
+
+
+async def async_unload_entry(hass: HomeAssistant, entry: PresenceBridgeConfigEntry) -> bool:
+    """Unload the platforms; the queues stop through `async_on_unload`."""
+    return await hass.config_entries.async_unload_platforms(entry, PLATFORMS)
+
+
+async def async_remove_config_entry_device(
+    hass: HomeAssistant, entry: PresenceBridgeConfigEntry, device: DeviceEntry
+) -> bool:
+    """Allow removing only a device whose person is no longer configured."""
+    return device.config_subentry_id not in entry.subentries

@@ -1,0 +1,29 @@
+"""Typed asyncio clients for the providers' presence APIs, with no Home Assistant import."""
+
+from .client import Presence, PresenceClient, RemoteUser
+from .errors import (
+    AuthenticationError,
+    InvalidRequestError,
+    NotFoundError,
+    PermissionMissingError,
+    PresenceBridgeError,
+    ProviderUnavailableError,
+    RateLimitedError,
+    UserNotSignedInError,
+)
+from .zoom import ZoomClient
+
+__all__ = [
+    "AuthenticationError",
+    "InvalidRequestError",
+    "NotFoundError",
+    "PermissionMissingError",
+    "Presence",
+    "PresenceBridgeError",
+    "PresenceClient",
+    "ProviderUnavailableError",
+    "RateLimitedError",
+    "RemoteUser",
+    "UserNotSignedInError",
+    "ZoomClient",
+]

@@ -1,0 +1,81 @@
+"""The interface Home Assistant uses for every provider, and the models it returns."""
+
+from abc import ABC, abstractmethod
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import ClassVar
+
+from .errors import InvalidRequestError
+
+
+@dataclass(frozen=True, slots=True)
+class RemoteUser:
+    """A person at the provider."""
+
+    user_id: str
+    display_name: str
+    email: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Presence:
+    """A person's presence as the provider reports it.
+
+    `option` is the settable option it matches, or None when the provider reports a
+    status that cannot be set (Zoom's `Offline`, say); `raw` is the provider's value.
+    """
+
+    option: str | None
+    raw: str
+    end_time: str | None = None
+
+
+class PresenceClient(ABC):
+    """One provider account: the people it can read and set presence for."""
+
+    manufacturer: ClassVar[str]
+    update_interval_per_user: ClassVar[float] = 0.0
+    """Seconds the provider wants between two updates of one person."""
+    duration_option: ClassVar[str | None] = None
+    """The option that takes a duration in minutes, if any."""
+    duration_range: ClassVar[tuple[int, int]] = (1, 1440)
+
+    @property
+    @abstractmethod
+    def presence_options(self) -> tuple[str, ...]:
+        """The options `set_presence` accepts: lowercase snake_case keys."""
+
+    @abstractmethod
+    async def check_credentials(self) -> None:
+        """Prove the credentials work, without reading any person."""
+
+    @abstractmethod
+    async def get_user(self, user_id: str) -> RemoteUser:
+        """Look a person up by the id or email address a user typed."""
+
+    @abstractmethod
+    async def get_presences(self, user_ids: Iterable[str]) -> dict[str, Presence]:
+        """Current presence of each person; people the provider no longer knows are left out."""
+
+    @abstractmethod
+    async def _send_presence(self, user_id: str, option: str, duration: int | None) -> None:
+        """Send an already checked presence."""
+
+    def check_presence(self, option: str, duration: int | None = None) -> None:
+        """Refuse, before any request, an option or duration the provider cannot take."""
+        if option not in self.presence_options:
+            raise InvalidRequestError(
+                f"Unknown presence {option!r}; valid: {', '.join(self.presence_options)}"
+            )
+        if duration is None:
+            return
+        if option != self.duration_option:
+            raise InvalidRequestError(f"A duration applies only to {self.duration_option}")
+        low, high = self.duration_range
+        if not low <= duration <= high:
+            raise InvalidRequestError(f"Duration {duration} is outside {low}-{high} minutes")
+
+    async def set_presence(self, user_id: str, option: str, duration: int | None = None) -> None:
+        """Set a person's presence; `duration` (minutes) only with `duration_option`."""
+        self.check_presence(option, duration)
+        await self._send_presence(user_id, option, duration)

@@ -1,0 +1,30 @@
+"""Constants for Presence Bridge."""
+
+from datetime import timedelta
+import logging
+from typing import Final
+
+DOMAIN: Final = "presence_bridge"
+LOGGER = logging.getLogger(__package__)
+
+CONF_PROVIDER: Final = "provider"
+CONF_ACCOUNT_ID: Final = "account_id"
+CONF_CLIENT_ID: Final = "client_id"
+CONF_CLIENT_SECRET: Final = "client_secret"
+CONF_USER_ID: Final = "user_id"
+CONF_API_URL: Final = "api_url"
+CONF_OAUTH_URL: Final = "oauth_url"
+CONF_ADVANCED: Final = "advanced"
+CONF_UPDATE_INTERVAL: Final = "update_interval"
+
+PROVIDER_ZOOM: Final = "zoom"
+
+SUBENTRY_USER: Final = "user"
+
+DEFAULT_UPDATE_INTERVAL = timedelta(seconds=60)
+DEFAULT_DND_DURATION: Final = 20
+MAX_CONCURRENT_SENDS: Final = 4
+"""Updates one account sends at once, however many people a service call targets."""
+
+ATTR_PRESENCE: Final = "presence"
+ATTR_DURATION: Final = "duration"

@@ -1,0 +1,107 @@
+"""Fixtures: the fake providers and a configured Presence Bridge entry."""
+
+from collections.abc import AsyncGenerator, Generator
+import logging
+from unittest.mock import patch
+
+from homeassistant.core import HomeAssistant
+from homeassistant.util import dt as dt_util
+import pytest
+from pytest_homeassistant_custom_component.common import MockConfigEntry
+
+from custom_components.presence_bridge.const import (
+    CONF_ACCOUNT_ID,
+    CONF_API_URL,
+    CONF_CLIENT_ID,
+    CONF_CLIENT_SECRET,
+    CONF_OAUTH_URL,
+    CONF_PROVIDER,
+    CONF_USER_ID,
+    DOMAIN,
+    PROVIDER_ZOOM,
+    SUBENTRY_USER,
+)
+
+from .fake_zoom import FakeZoom, ZoomUser
+
+ALICE_ID = "KdYKjnimT4KPd8FFgQt9FQ"
+BOB_ID = "z8yCxjabcdEFGhijKLmnOp"
+ALICE_SUBENTRY = "01ALICESUBENTRY0000000000"
+
+
+@pytest.fixture(autouse=True)
+def auto_enable_custom_integrations(enable_custom_integrations: None) -> None:
+    """Load the integration from custom_components."""
+
+
+@pytest.fixture(autouse=True)
+def no_deprecated_usage(caplog: pytest.LogCaptureFixture) -> Generator[None]:
+    """Fail a test in which Home Assistant reports our code using something deprecated."""
+    caplog.set_level(logging.DEBUG)
+    yield
+    reports = [
+        record.getMessage()
+        for record in caplog.records
+        if "will stop working in Home Assistant" in record.getMessage()
+        or ("deprecated" in record.getMessage().lower() and DOMAIN in record.getMessage())
+    ]
+    assert not reports
+
+
+@pytest.fixture
+async def fake_zoom(socket_enabled: None) -> AsyncGenerator[FakeZoom]:
+    """A running fake Zoom with two users, on Home Assistant's (freezable) clock."""
+    fake = FakeZoom(clock=lambda: dt_util.utcnow().timestamp())
+    fake.add_user(ZoomUser(ALICE_ID, "alice@example.com", "Alice", "Archer"))
+    fake.add_user(ZoomUser(BOB_ID, "bob@example.com", "Bob", "Baker", status="Away"))
+    await fake.start()
+    yield fake
+    await fake.close()
+
+
+def zoom_entry_data(fake: FakeZoom) -> dict[str, str]:
+    """Entry data pointing at the fake."""
+    return {
+        CONF_PROVIDER: PROVIDER_ZOOM,
+        CONF_ACCOUNT_ID: fake.account_id,
+        CONF_CLIENT_ID: fake.client_id,
+        CONF_CLIENT_SECRET: fake.client_secret,
+        CONF_API_URL: fake.api_url,
+        CONF_OAUTH_URL: fake.url,
+    }
+
+
+@pytest.fixture
+def zoom_entry(fake_zoom: FakeZoom) -> MockConfigEntry:
+    """A Zoom entry controlling Alice."""
+    return MockConfigEntry(
+        domain=DOMAIN,
+        title=f"Zoom {fake_zoom.account_id}",
+        unique_id=fake_zoom.account_id,
+        data=zoom_entry_data(fake_zoom),
+        subentries_data=[
+            {
+                "data": {CONF_USER_ID: ALICE_ID},
+                "subentry_id": ALICE_SUBENTRY,
+                "subentry_type": SUBENTRY_USER,
+                "title": "Alice Archer",
+                "unique_id": ALICE_ID,
+            }
+        ],
+    )
+
+
+@pytest.fixture
+async def init_integration(hass: HomeAssistant, zoom_entry: MockConfigEntry) -> MockConfigEntry:
+    """Set the Zoom entry up."""
+    zoom_entry.add_to_hass(hass)
+    assert await hass.config_entries.async_setup(zoom_entry.entry_id)
+    await hass.async_block_till_done()
+    return zoom_entry
+
+
+@pytest.fixture
+def mock_setup_entry() -> Generator[None]:
+    """Keep flow tests from setting the entry up."""
+    with patch("custom_components.presence_bridge.async_setup_entry", return_value=True):
+        yield
