@@ -4,6 +4,7 @@ from collections.abc import AsyncGenerator, Generator
 import logging
 from unittest.mock import patch
 
+from freezegun.api import FrozenDateTimeFactory
 from homeassistant.core import HomeAssistant
 from homeassistant.util import dt as dt_util
 import pytest
@@ -92,8 +93,10 @@ def zoom_entry(fake_zoom: FakeZoom) -> MockConfigEntry:
 
 
 @pytest.fixture
-async def init_integration(hass: HomeAssistant, zoom_entry: MockConfigEntry) -> MockConfigEntry:
-    """Set the Zoom entry up."""
+async def init_integration(
+    hass: HomeAssistant, zoom_entry: MockConfigEntry, freezer: FrozenDateTimeFactory
+) -> MockConfigEntry:
+    """Set the Zoom entry up, on a frozen clock that tests move with `freezer.tick`."""
     zoom_entry.add_to_hass(hass)
     assert await hass.config_entries.async_setup(zoom_entry.entry_id)
     await hass.async_block_till_done()

@@ -1,8 +1,9 @@
 """Which client serves which provider, built from a config entry's data."""
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
+from aiohttp import ClientSession
 from homeassistant.core import HomeAssistant
 from homeassistant.helpers.aiohttp_client import async_get_clientsession
 
@@ -18,20 +19,24 @@ from .const import (
 )
 
 
+def _zoom(session: ClientSession, data: Mapping[str, Any]) -> ZoomClient:
+    return ZoomClient(
+        session,
+        account_id=data[CONF_ACCOUNT_ID],
+        client_id=data[CONF_CLIENT_ID],
+        client_secret=data[CONF_CLIENT_SECRET],
+        api_url=data[CONF_API_URL],
+        oauth_url=data[CONF_OAUTH_URL],
+    )
+
+
+CLIENT_FACTORIES: dict[str, Callable[[ClientSession, Mapping[str, Any]], PresenceClient]] = {
+    PROVIDER_ZOOM: _zoom,
+}
+"""The providers, in the order the config flow's menu offers them."""
+PROVIDERS = tuple(CLIENT_FACTORIES)
+
+
 def create_client(hass: HomeAssistant, data: Mapping[str, Any]) -> PresenceClient:
     """The provider client for an entry's data, on Home Assistant's shared session."""
-    session = async_get_clientsession(hass)
-    match data[CONF_PROVIDER]:
-        case "zoom":
-            return ZoomClient(
-                session,
-                account_id=data[CONF_ACCOUNT_ID],
-                client_id=data[CONF_CLIENT_ID],
-                client_secret=data[CONF_CLIENT_SECRET],
-                api_url=data[CONF_API_URL],
-                oauth_url=data[CONF_OAUTH_URL],
-            )
-    raise ValueError(f"Unknown provider {data[CONF_PROVIDER]!r}")
-
-
-PROVIDERS: tuple[str, ...] = (PROVIDER_ZOOM,)
+    return CLIENT_FACTORIES[data[CONF_PROVIDER]](async_get_clientsession(hass), data)

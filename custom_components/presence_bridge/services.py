@@ -1,7 +1,7 @@
 """Presence Bridge's actions, registered once for every provider and entry."""
 
 import asyncio
-from typing import cast
+from typing import Any, cast
 
 from homeassistant.components.select import DOMAIN as SELECT_DOMAIN
 from homeassistant.core import (
@@ -43,23 +43,20 @@ async def _async_set_presence(
             )
         entity.check_request(presence, duration)
     selects = cast("list[PresenceSelect]", entities)
-    results = await asyncio.gather(
-        *(select.async_request_presence(presence, duration) for select in selects),
-        return_exceptions=True,
-    )
-    response: EntityServiceResponse = {}
     failures: list[HomeAssistantError] = []
-    for select, result in zip(selects, results, strict=True):
-        if isinstance(result, HomeAssistantError):
-            failures.append(result)
-            response[select.entity_id] = {"result": "error", "error": str(result)}
-        elif isinstance(result, BaseException):
-            raise result
-        else:
-            response[select.entity_id] = result.as_dict()
+
+    async def request(select: PresenceSelect) -> dict[str, Any]:
+        try:
+            outcome = await select.async_request_presence(presence, duration)
+        except HomeAssistantError as err:
+            failures.append(err)
+            return {"result": "error", "error": str(err)}
+        return outcome.as_dict()
+
+    results = await asyncio.gather(*(request(select) for select in selects))
     if failures and not call.return_response:
         raise failures[0]
-    return response
+    return {select.entity_id: result for select, result in zip(selects, results, strict=True)}
 
 
 @callback
