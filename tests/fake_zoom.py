@@ -7,14 +7,12 @@ records every request it receives.
 """
 
 import base64
-from collections.abc import Callable
 from dataclasses import dataclass, field
 import secrets
-import time
-from typing import Any
 
 from aiohttp import web
-from aiohttp.test_utils import TestServer
+
+from .fake_server import FakeServer
 
 SETTABLE = {
     "Away",
@@ -45,33 +43,20 @@ class ZoomUser:
 
 
 @dataclass
-class RecordedRequest:
-    """One request as the fake received it."""
-
-    method: str
-    path: str
-    headers: dict[str, str]
-    body: Any
-
-
-@dataclass
-class FakeZoom:
-    """State and behaviour of the fake; start it with `start()`."""
+class FakeZoom(FakeServer):
+    """Zoom's state and behaviour."""
 
     account_id: str = "acct-123"
     client_id: str = "zoom-client-id"
     client_secret: str = "zoom-client-secret"
-    clock: Callable[[], float] = time.monotonic
     token_lifetime: int = 3600
     scopes: frozenset[str] = ALL_SCOPES
     users: dict[str, ZoomUser] = field(default_factory=dict)
-    requests: list[RecordedRequest] = field(default_factory=list)
     tokens: dict[str, float] = field(default_factory=dict)
     """Issued tokens and when (clock) they expire."""
     last_update: dict[str, float] = field(default_factory=dict)
-    fail_next: list[web.Response] = field(default_factory=list)
-    """Canned responses returned, in order, instead of handling the next API requests."""
-    server: TestServer | None = None
+
+    api_prefix = "/v2/"
 
     def add_user(self, user: ZoomUser) -> ZoomUser:
         """Add a user to the account."""
@@ -79,57 +64,20 @@ class FakeZoom:
         return user
 
     @property
-    def url(self) -> str:
-        """Base URL of the running fake."""
-        assert self.server is not None
-        return str(self.server.make_url("")).rstrip("/")
-
-    @property
     def api_url(self) -> str:
         """The REST API base, as a user would enter it."""
         return f"{self.url}/v2"
-
-    def api_requests(self, method: str | None = None) -> list[RecordedRequest]:
-        """Recorded API (not token) requests, optionally of one method."""
-        return [
-            request
-            for request in self.requests
-            if request.path.startswith("/v2/") and method in (None, request.method)
-        ]
 
     def expire_tokens(self) -> None:
         """Make every issued token invalid, as after an app's secret rotation."""
         self.tokens.clear()
 
-    async def start(self) -> None:
-        """Serve on 127.0.0.1 on a free port."""
-        app = web.Application(middlewares=[self._record])
-        app.router.add_post("/oauth/token", self._token)
-        app.router.add_get("/v2/users/{user}", self._get_user)
-        app.router.add_get("/v2/users/{user}/presence_status", self._get_presence)
-        app.router.add_put("/v2/users/{user}/presence_status", self._put_presence)
-        self.server = TestServer(app, host="127.0.0.1")
-        await self.server.start_server()
-
-    async def close(self) -> None:
-        """Stop serving."""
-        if self.server is not None:
-            await self.server.close()
-
-    @web.middleware
-    async def _record(self, request: web.Request, handler: Any) -> web.StreamResponse:
-        raw = await request.read()
-        body: Any = raw.decode() if raw else None
-        if request.content_type == "application/json" and raw:
-            body = await request.json()
-        elif request.content_type == "application/x-www-form-urlencoded":
-            body = dict(await request.post())
-        self.requests.append(
-            RecordedRequest(request.method, request.path, dict(request.headers), body)
-        )
-        if request.path.startswith("/v2/") and self.fail_next:
-            return self.fail_next.pop(0)
-        return await handler(request)
+    def routes(self, router: web.UrlDispatcher) -> None:
+        """Zoom's token endpoint and the user and presence endpoints."""
+        router.add_post("/oauth/token", self._token)
+        router.add_get("/v2/users/{user}", self._get_user)
+        router.add_get("/v2/users/{user}/presence_status", self._get_presence)
+        router.add_put("/v2/users/{user}/presence_status", self._put_presence)
 
     async def _token(self, request: web.Request) -> web.Response:
         params = dict(request.query) | dict(await request.post())
