@@ -22,12 +22,15 @@ class Presence:
     """A person's presence as the provider reports it.
 
     `option` is the settable option it matches, or None when the provider reports a
-    status that cannot be set (Zoom's `Offline`, say); `raw` is the provider's value.
+    status that cannot be set (Zoom's `Offline`, say); `raw` is the provider's value
+    (for Vonage, the definition's description); `category` is the provider's group
+    of it, where it has one (Vonage's `Ready`, `Away`, …).
     """
 
     option: str | None
     raw: str
     end_time: str | None = None
+    category: str | None = None
 
 
 class PresenceClient(ABC):
@@ -43,7 +46,11 @@ class PresenceClient(ABC):
     @property
     @abstractmethod
     def presence_options(self) -> tuple[str, ...]:
-        """The options `set_presence` accepts: lowercase snake_case keys."""
+        """The options `set_presence` accepts.
+
+        Fixed sets are lowercase snake_case keys (translated in Home Assistant);
+        sets the account defines (Vonage) are its own names, as of the last read.
+        """
 
     @abstractmethod
     async def check_credentials(self) -> None:
@@ -52,6 +59,10 @@ class PresenceClient(ABC):
     @abstractmethod
     async def get_user(self, user_id: str) -> RemoteUser:
         """Look a person up by the id or email address a user typed."""
+
+    async def list_users(self) -> list[RemoteUser] | None:
+        """Everyone the credentials may list, or None where the provider or account cannot."""
+        return None
 
     @abstractmethod
     async def get_presences(self, user_ids: Iterable[str]) -> dict[str, Presence]:
