@@ -377,3 +377,15 @@ async def test_person_deleted_in_zoom(hass: HomeAssistant, fake_zoom: FakeZoom) 
     with pytest.raises(HomeAssistantError) as err:
         await select_option(hass, "away")
     assert err.value.translation_key == "user_not_found"
+
+
+@pytest.mark.usefixtures("init_integration")
+async def test_change_made_in_zoom_after_ours_shows(
+    hass: HomeAssistant, fake_zoom: FakeZoom, freezer: FrozenDateTimeFactory
+) -> None:
+    """Set to Away here, then back to Available in Zoom: the next poll shows Available."""
+    await select_option(hass, "away")
+    assert hass.states.get(ALICE).state == "away"
+    fake_zoom.users[ALICE_ID].status = "Available"
+    await advance(hass, freezer, 61)
+    assert hass.states.get(ALICE).state == "available"

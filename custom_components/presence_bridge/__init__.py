@@ -9,7 +9,7 @@ from homeassistant.helpers import config_validation as cv
 from homeassistant.helpers.device_registry import DeviceEntry
 from homeassistant.helpers.typing import ConfigType
 
-from .api import AuthenticationError, PresenceBridgeError, PresenceClient
+from .api import AuthenticationError, PresenceBridgeError
 from .const import CONF_USER_ID, DEFAULT_DND_DURATION, DOMAIN, MAX_CONCURRENT_SENDS, SUBENTRY_USER
 from .coordinator import (
     PersonRuntime,
@@ -50,7 +50,7 @@ async def async_setup_entry(hass: HomeAssistant, entry: PresenceBridgeConfigEntr
         user_id = subentry.data[CONF_USER_ID]
         queue = DeliveryQueue(
             hass,
-            send=partial(_async_send, client, user_id),
+            send=partial(_async_send, coordinator, subentry.subentry_id, user_id),
             min_interval=client.update_interval_per_user,
             on_failure=on_failure,
             send_slots=data.send_slots,
@@ -65,8 +65,12 @@ async def async_setup_entry(hass: HomeAssistant, entry: PresenceBridgeConfigEntr
     return True
 
 
-async def _async_send(client: PresenceClient, user_id: str, desired: DesiredPresence) -> None:
-    await client.set_presence(user_id, desired.option, desired.duration)
+async def _async_send(
+    coordinator: PresenceCoordinator, subentry_id: str, user_id: str, desired: DesiredPresence
+) -> None:
+    """Send to the provider; once it accepted, that is the person's known presence."""
+    await coordinator.client.set_presence(user_id, desired.option, desired.duration)
+    coordinator.async_set_accepted(subentry_id, desired.option)
 
 
 def _reload_state(entry: PresenceBridgeConfigEntry) -> tuple[object, ...]:

@@ -5,7 +5,7 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 
 from homeassistant.config_entries import ConfigEntry
-from homeassistant.core import HomeAssistant
+from homeassistant.core import HomeAssistant, callback
 from homeassistant.exceptions import ConfigEntryAuthFailed
 from homeassistant.helpers import issue_registry as ir
 from homeassistant.helpers.update_coordinator import DataUpdateCoordinator, UpdateFailed
@@ -75,6 +75,12 @@ class PresenceCoordinator(DataUpdateCoordinator[dict[str, Presence]]):
             always_update=False,
         )
         self.client = client
+
+    @callback
+    def async_set_accepted(self, subentry_id: str, option: str) -> None:
+        """Record that the provider accepted `option`, until a poll says otherwise."""
+        presence = self.client.accepted_presence(option)
+        self.async_set_updated_data({**self.data, subentry_id: presence})
 
     async def _async_update_data(self) -> dict[str, Presence]:
         user_ids = {

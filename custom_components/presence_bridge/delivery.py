@@ -71,8 +71,6 @@ class DeliveryQueue:
         self._failures = 0
         self.desired: DesiredPresence | None = None
         """The newest wanted presence not yet confirmed by the provider."""
-        self.delivered: DesiredPresence | None = None
-        """The last presence the provider accepted, until it reports its own again."""
         self.send_at: datetime | None = None
         self.last_error: PresenceBridgeError | None = None
 
@@ -145,7 +143,6 @@ class DeliveryQueue:
             self._sending = False
             self._notify()
         self._last_sent_at = dt_util.utcnow()
-        self.delivered = desired
         self._failures = 0
         self.last_error = None
         if self.desired is desired:

@@ -3,7 +3,7 @@
 from typing import Any, override
 
 from homeassistant.components.select import SelectEntity, SelectEntityDescription
-from homeassistant.core import HomeAssistant, callback
+from homeassistant.core import HomeAssistant
 from homeassistant.exceptions import ServiceValidationError
 from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 
@@ -55,8 +55,6 @@ class PresenceSelect(PresenceBridgeEntity, SelectEntity):
         queue = self.person.queue
         if queue.desired is not None:
             return queue.desired.option
-        if queue.delivered is not None:
-            return queue.delivered.option
         presence = self.coordinator.data.get(self.subentry_id)
         return presence.option if presence else None
 
@@ -76,13 +74,6 @@ class PresenceSelect(PresenceBridgeEntity, SelectEntity):
     async def async_added_to_hass(self) -> None:
         await super().async_added_to_hass()
         self.async_on_remove(self.person.queue.async_add_listener(self.async_write_ha_state))
-
-    @callback
-    @override
-    def _handle_coordinator_update(self) -> None:
-        """Let the provider's report replace what we assumed it accepted."""
-        self.person.queue.delivered = None
-        super()._handle_coordinator_update()
 
     @override
     async def async_select_option(self, option: str) -> None:

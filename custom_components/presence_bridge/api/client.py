@@ -72,6 +72,10 @@ class PresenceClient(ABC):
     async def _send_presence(self, user_id: str, option: str, duration: int | None) -> None:
         """Send an already checked presence."""
 
+    def accepted_presence(self, option: str) -> Presence:
+        """The presence a person has once the provider accepted `option`."""
+        return Presence(option, option)
+
     def check_presence(self, option: str, duration: int | None = None) -> None:
         """Refuse, before any request, an option or duration the provider cannot take."""
         if option not in self.presence_options:

@@ -102,6 +102,10 @@ class ZoomClient(PresenceClient):
     def presence_options(self) -> tuple[str, ...]:
         return tuple(STATUS_BY_OPTION)
 
+    @override
+    def accepted_presence(self, option: str) -> Presence:
+        return Presence(option, STATUS_BY_OPTION[option].value)
+
     async def _fetch_token(self) -> AccessToken:
         """Ask for an `account_credentials` token; a refused grant is an auth failure."""
         try:
