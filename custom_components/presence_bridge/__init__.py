@@ -1,6 +1,5 @@
 """Presence Bridge: set people's presence in Zoom (and more providers) from Home Assistant."""
 
-import asyncio
 from functools import partial
 
 from homeassistant.const import Platform
@@ -17,7 +16,7 @@ from .coordinator import (
     PresenceBridgeData,
     PresenceCoordinator,
 )
-from .delivery import DeliveryQueue, DesiredPresence
+from .delivery import DeliveryQueue, DesiredPresence, SendThrottle
 from .providers import create_client
 from .services import async_setup_services
 
@@ -38,7 +37,7 @@ async def async_setup_entry(hass: HomeAssistant, entry: PresenceBridgeConfigEntr
     data = PresenceBridgeData(
         client,
         coordinator,
-        send_slots=asyncio.Semaphore(MAX_CONCURRENT_SENDS),
+        throttle=SendThrottle(MAX_CONCURRENT_SENDS),
         setup_state=_reload_state(entry),
     )
 
@@ -53,7 +52,7 @@ async def async_setup_entry(hass: HomeAssistant, entry: PresenceBridgeConfigEntr
             send=partial(_async_send, coordinator, subentry.subentry_id, user_id),
             min_interval=client.update_interval_per_user,
             on_failure=on_failure,
-            send_slots=data.send_slots,
+            throttle=data.throttle,
         )
         entry.async_on_unload(queue.async_shutdown)
         data.people[subentry.subentry_id] = PersonRuntime(user_id, queue, DEFAULT_DND_DURATION)

@@ -1,6 +1,5 @@
 """Reads every controlled person's presence of one account, once per interval."""
 
-import asyncio
 from dataclasses import dataclass, field
 from datetime import timedelta
 
@@ -26,7 +25,7 @@ from .const import (
     LOGGER,
     SUBENTRY_USER,
 )
-from .delivery import DeliveryQueue
+from .delivery import DeliveryQueue, SendThrottle
 from .helpers import translate_error
 
 
@@ -45,8 +44,8 @@ class PresenceBridgeData:
 
     client: PresenceClient
     coordinator: PresenceCoordinator
-    send_slots: asyncio.Semaphore
-    """Shared by the entry's queues: how many updates go out at once."""
+    throttle: SendThrottle
+    """Shared by the entry's queues: how fast the account sends."""
     setup_state: tuple[object, ...]
     """Subentries and options as set up; a change to them reloads the entry."""
     people: dict[str, PersonRuntime] = field(default_factory=dict)

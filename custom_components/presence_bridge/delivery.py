@@ -1,4 +1,4 @@
-"""One delivery queue per person: the newest wanted presence, paced by the provider's limits."""
+"""Delivery of wanted presences: one queue per person, one throttle per account."""
 
 import asyncio
 from collections.abc import Awaitable, Callable
@@ -15,6 +15,11 @@ from .const import LOGGER
 
 BACKOFF_FIRST = 5.0
 BACKOFF_MAX = 300.0
+
+
+def backoff(failures: int) -> float:
+    """Seconds to wait after `failures` failures in a row: 5, 10, 20, … up to 300."""
+    return min(BACKOFF_MAX, BACKOFF_FIRST * 2 ** (failures - 1))
 
 
 @dataclass(frozen=True, slots=True)
@@ -38,14 +43,62 @@ class DeliveryOutcome:
         return {"result": "queued", "send_at": self.send_at.isoformat()}
 
 
+class SendThrottle:
+    """How fast one account sends: bounded concurrency, slowed down by account-wide 429s.
+
+    A 429 for the whole account halves how many updates may be in flight and pauses
+    every queue of the account (for `Retry-After`, else for a backoff that grows with
+    each 429 in a row); each success afterwards lets one more update run at once.
+    """
+
+    def __init__(self, limit: int) -> None:
+        """Allow at most `limit` updates in flight."""
+        self._max = limit
+        self.limit = limit
+        self._in_flight = 0
+        self._slot_freed = asyncio.Condition()
+        self._rate_limits = 0
+        self.paused_until: datetime | None = None
+
+    def opens(self) -> datetime:
+        """When the account may send again."""
+        now = dt_util.utcnow()
+        return max(now, self.paused_until) if self.paused_until else now
+
+    async def __aenter__(self) -> None:
+        """Wait for a free slot."""
+        async with self._slot_freed:
+            await self._slot_freed.wait_for(lambda: self._in_flight < self.limit)
+            self._in_flight += 1
+
+    async def __aexit__(self, *exc_info: object) -> None:
+        """Free the slot."""
+        async with self._slot_freed:
+            self._in_flight -= 1
+            self._slot_freed.notify_all()
+
+    def rate_limited(self, retry_after: float | None) -> datetime:
+        """Slow the account down after a 429; returns when it may send again."""
+        self._rate_limits += 1
+        self.limit = max(1, self.limit // 2)
+        wait = retry_after if retry_after is not None else backoff(self._rate_limits)
+        self.paused_until = max(self.opens(), dt_util.utcnow() + timedelta(seconds=wait))
+        LOGGER.debug("Rate limited: %d in flight at most, pausing %.0f s", self.limit, wait)
+        return self.paused_until
+
+    def succeeded(self) -> None:
+        """Speed up again, one slot per success."""
+        self._rate_limits = 0
+        self.limit = min(self._max, self.limit + 1)
+
+
 class DeliveryQueue:
     """Sends the newest desired presence of one person and nothing older.
 
     The provider allows one update per person every `min_interval` seconds: a
     change inside that window waits for it to open and only the latest value is
-    sent. A 429 waits out its `Retry-After`; 5xx, timeouts and connection errors
-    are retried with capped exponential backoff. Waiting uses Home Assistant's
-    timers, so nothing sleeps.
+    sent. Rate limits and transient failures are waited out (see `SendThrottle`
+    and `backoff`). Waiting uses Home Assistant's timers, so nothing sleeps.
     """
 
     def __init__(
@@ -55,14 +108,14 @@ class DeliveryQueue:
         send: Callable[[DesiredPresence], Awaitable[None]],
         min_interval: float,
         on_failure: Callable[[PresenceBridgeError], None],
-        send_slots: asyncio.Semaphore,
+        throttle: SendThrottle,
     ) -> None:
         """Deliver through `send`, at most `min_interval` seconds apart."""
         self._hass = hass
         self._send = send
         self._min_interval = timedelta(seconds=min_interval)
         self._on_failure = on_failure
-        self._send_slots = send_slots
+        self._throttle = throttle
         self._listeners: list[CALLBACK_TYPE] = []
         self._job = HassJob(self._async_send_due, cancel_on_shutdown=True)
         self._cancel_timer: CALLBACK_TYPE | None = None
@@ -70,7 +123,7 @@ class DeliveryQueue:
         self._last_sent_at: datetime | None = None
         self._failures = 0
         self.desired: DesiredPresence | None = None
-        """The newest wanted presence not yet confirmed by the provider."""
+        """The newest wanted presence not yet accepted by the provider."""
         self.send_at: datetime | None = None
         self.last_error: PresenceBridgeError | None = None
 
@@ -86,16 +139,16 @@ class DeliveryQueue:
         return lambda: self._listeners.remove(listener)
 
     async def async_submit(self, desired: DesiredPresence) -> DeliveryOutcome:
-        """Want `desired`: send it now if the window is open, else queue it.
+        """Want `desired`: send it now if nothing holds it back, else queue it.
 
-        An error on an immediate send that retrying cannot fix is raised, and the
+        An error on an immediate send that waiting cannot fix is raised, and the
         wanted presence is dropped.
         """
         self.desired = desired
         if self._sending or self._cancel_timer is not None:
             self._notify()
-            return DeliveryOutcome(self.send_at or dt_util.utcnow() + self._min_interval)
-        if (opens := self._window_opens()) > dt_util.utcnow():
+            return DeliveryOutcome(self.send_at or self._opens())
+        if (opens := self._opens()) > dt_util.utcnow():
             return self._send_later(opens)
         return await self._async_deliver(immediate=True)
 
@@ -106,10 +159,12 @@ class DeliveryQueue:
             self._cancel_timer()
             self._cancel_timer = None
 
-    def _window_opens(self) -> datetime:
+    def _opens(self) -> datetime:
+        """When this person may be sent to: their window and the account's pause."""
+        opens = self._throttle.opens()
         if self._last_sent_at is None:
-            return dt_util.utcnow()
-        return self._last_sent_at + self._min_interval
+            return opens
+        return max(opens, self._last_sent_at + self._min_interval)
 
     async def _async_send_due(self, _now: datetime) -> None:
         self._cancel_timer = None
@@ -122,14 +177,17 @@ class DeliveryQueue:
         self._sending = True
         self.send_at = None
         try:
-            async with self._send_slots:
+            async with self._throttle:
                 await self._send(desired)
         except RateLimitedError as err:
-            return self._retry(err, err.retry_after or self._min_interval.total_seconds())
+            if err.account_wide:
+                return self._retry(err, self._throttle.rate_limited(err.retry_after))
+            wait = err.retry_after or self._min_interval.total_seconds() or backoff(1)
+            return self._retry(err, dt_util.utcnow() + timedelta(seconds=wait))
         except ProviderUnavailableError as err:
             self._failures += 1
-            backoff = min(BACKOFF_MAX, BACKOFF_FIRST * 2 ** (self._failures - 1))
-            return self._retry(err, err.retry_after or backoff)
+            wait = err.retry_after or backoff(self._failures)
+            return self._retry(err, dt_util.utcnow() + timedelta(seconds=wait))
         except PresenceBridgeError as err:
             self.last_error = err
             if self.desired is desired:
@@ -142,6 +200,7 @@ class DeliveryQueue:
         finally:
             self._sending = False
             self._notify()
+        self._throttle.succeeded()
         self._last_sent_at = dt_util.utcnow()
         self._failures = 0
         self.last_error = None
@@ -150,15 +209,13 @@ class DeliveryQueue:
             self._notify()
             return DeliveryOutcome()
         # A newer presence arrived while this one was on its way.
-        self._send_later(self._window_opens())
+        self._send_later(self._opens())
         return DeliveryOutcome()
 
-    def _retry(self, err: PresenceBridgeError, wait: float) -> DeliveryOutcome:
+    def _retry(self, err: PresenceBridgeError, not_before: datetime) -> DeliveryOutcome:
         self.last_error = err
-        LOGGER.debug("Delivery will be retried in %.0f s: %s", wait, err)
-        return self._send_later(
-            max(self._window_opens(), dt_util.utcnow() + timedelta(seconds=wait))
-        )
+        LOGGER.debug("Delivery will be retried at %s: %s", not_before, err)
+        return self._send_later(max(self._opens(), not_before))
 
     def _send_later(self, when: datetime) -> DeliveryOutcome:
         self.send_at = when

@@ -37,12 +37,19 @@ class UserNotSignedInError(InvalidRequestError):
 
 
 class RateLimitedError(PresenceBridgeError):
-    """The provider asked us to slow down; `retry_after` is seconds, when it said."""
+    """The provider asked us to slow down; `retry_after` is seconds, when it said.
 
-    def __init__(self, message: str, *, retry_after: float | None = None) -> None:
-        """Keep how long the provider asked us to wait."""
+    `account_wide` is False for a limit on one person only (Zoom's one presence
+    update per person per minute), which should not hold back anyone else.
+    """
+
+    def __init__(
+        self, message: str, *, retry_after: float | None = None, account_wide: bool = True
+    ) -> None:
+        """Keep how long the provider asked us to wait, and for whom."""
         super().__init__(message)
         self.retry_after = retry_after
+        self.account_wide = account_wide
 
 
 class ProviderUnavailableError(PresenceBridgeError):

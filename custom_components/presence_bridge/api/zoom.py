@@ -60,7 +60,13 @@ def map_zoom_error(response: ErrorResponse) -> PresenceBridgeError | None:
             scopes = _SCOPES.search(message)
             return PermissionMissingError(message, scope=scopes.group(1) if scopes else None)
     if response.status == 429:
-        return RateLimitedError(message, retry_after=response.retry_after)
+        # Zoom's account-level QPS and daily limits say their type; the limit of one
+        # presence update per person per minute does not.
+        return RateLimitedError(
+            message,
+            retry_after=response.retry_after,
+            account_wide="X-RateLimit-Type" in response.headers,
+        )
     if response.status == 400 and code is not None:
         return InvalidRequestError(message, code=str(code))
     return None
