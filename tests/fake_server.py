@@ -9,7 +9,7 @@ from collections.abc import Callable
 import contextlib
 from dataclasses import dataclass, field
 import time
-from typing import Any
+from typing import Any, ClassVar
 
 from aiohttp import web
 from aiohttp.test_utils import TestServer
@@ -36,8 +36,8 @@ class FakeServer:
     """Canned responses returned, in order, instead of handling the next API requests."""
     server: TestServer | None = None
 
-    api_prefix = "/"
-    """Requests under this path are API requests (not token requests)."""
+    api_prefix: ClassVar[str | tuple[str, ...]] = "/"
+    """Requests under this path (or these paths) are API requests, not token requests."""
 
     def routes(self, router: web.UrlDispatcher) -> None:
         """Add the provider's routes."""

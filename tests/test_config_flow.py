@@ -35,7 +35,7 @@ async def start_zoom_flow(hass: HomeAssistant) -> str:
     """Open the menu, pick Zoom, return the flow id."""
     result = await hass.config_entries.flow.async_init(DOMAIN, context={"source": SOURCE_USER})
     assert result["type"] is FlowResultType.MENU
-    assert result["menu_options"] == ["zoom"]
+    assert result["menu_options"] == ["zoom", "vonage"]
     result = await hass.config_entries.flow.async_configure(
         result["flow_id"], {"next_step_id": "zoom"}
     )
@@ -80,9 +80,15 @@ async def test_zoom_creates_entry_with_first_person(
             lambda fake: fake.fail_next.append(
                 web.json_response({"code": 300, "message": "Validation Failed."}, status=400)
             ),
-            "unknown",
+            "invalid_user_id",
         ),
         (lambda fake: fake.fail_next.append(web.Response(status=503)), "cannot_connect"),
+        (
+            lambda fake: fake.fail_next.append(
+                web.json_response({"code": 429, "message": "Daily limit"}, status=429)
+            ),
+            "unknown",
+        ),
     ],
 )
 async def test_zoom_errors_then_recovery(

@@ -1,6 +1,7 @@
 """Config flow: a provider menu, one entry per account, a `user` subentry per person."""
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 from typing import Any, override
 
 from homeassistant.config_entries import (
@@ -18,6 +19,10 @@ from homeassistant.helpers.selector import (
     NumberSelector,
     NumberSelectorConfig,
     NumberSelectorMode,
+    SelectOptionDict,
+    SelectSelector,
+    SelectSelectorConfig,
+    SelectSelectorMode,
     TextSelector,
     TextSelectorConfig,
     TextSelectorType,
@@ -26,6 +31,7 @@ import voluptuous as vol
 
 from .api import (
     AuthenticationError,
+    InvalidRequestError,
     NotFoundError,
     PermissionMissingError,
     PresenceBridgeError,
@@ -33,20 +39,24 @@ from .api import (
     ProviderUnavailableError,
     RemoteUser,
 )
+from .api.vonage import REGIONS, default_api_url, default_auth_url
 from .api.zoom import DEFAULT_API_URL, DEFAULT_OAUTH_URL
 from .const import (
     CONF_ACCOUNT_ID,
     CONF_ADVANCED,
     CONF_API_URL,
+    CONF_AUTH_URL,
     CONF_CLIENT_ID,
     CONF_CLIENT_SECRET,
     CONF_OAUTH_URL,
     CONF_PROVIDER,
+    CONF_REGION,
     CONF_UPDATE_INTERVAL,
     CONF_USER_ID,
     DEFAULT_UPDATE_INTERVAL,
     DOMAIN,
     LOGGER,
+    PROVIDER_VONAGE,
     PROVIDER_ZOOM,
     SUBENTRY_USER,
 )
@@ -56,56 +66,88 @@ from .providers import PROVIDERS, create_client
 PASSWORD = TextSelector(TextSelectorConfig(type=TextSelectorType.PASSWORD))
 URL = TextSelector(TextSelectorConfig(type=TextSelectorType.URL))
 
-ZOOM_CREDENTIALS: dict[vol.Marker, Any] = {
-    vol.Required(CONF_ACCOUNT_ID): str,
-    vol.Required(CONF_CLIENT_ID): str,
-    vol.Required(CONF_CLIENT_SECRET): PASSWORD,
-}
-ZOOM_ADVANCED = section(
-    vol.Schema(
-        {
+
+@dataclass(frozen=True, kw_only=True)
+class AccountForm:
+    """How one provider's account is asked for, identified and named."""
+
+    credentials: dict[vol.Marker, Any]
+    server_urls: dict[vol.Marker, Any]
+    """Fields of the collapsed "Server addresses" section."""
+    secret: str
+    """The field reauthentication asks for again."""
+    unique_id: Callable[[Mapping[str, Any]], str]
+    title: Callable[[Mapping[str, Any]], str]
+    default_urls: Callable[[Mapping[str, Any]], dict[str, str]] = lambda data: {}
+    """URLs derived from the other fields, where the user left them empty."""
+    first_person: bool = False
+    """Whether the account step also names the first person to control."""
+
+    def schema(self, *, with_person: bool) -> vol.Schema:
+        """The account form, with the first person's field where the provider asks for it."""
+        person = {vol.Required(CONF_USER_ID): str} if with_person and self.first_person else {}
+        advanced = section(vol.Schema(self.server_urls), {"collapsed": True})
+        return vol.Schema({**self.credentials, **person, vol.Required(CONF_ADVANCED): advanced})
+
+    def entry_data(self, provider: str, user_input: Mapping[str, Any]) -> dict[str, Any]:
+        """An entry's data from the form: the section flattened, empty URLs defaulted."""
+        data: dict[str, Any] = {
+            key: value
+            for key, value in user_input.items()
+            if key not in (CONF_ADVANCED, CONF_USER_ID)
+        }
+        data = {CONF_PROVIDER: provider, **data, **user_input.get(CONF_ADVANCED, {})}
+        return self.default_urls(data) | {key: value for key, value in data.items() if value}
+
+    def form_values(self, data: Mapping[str, Any]) -> dict[str, Any]:
+        """An entry's data as suggested form values: the secret left out, URLs in their section."""
+        urls = {str(key) for key in self.server_urls}
+        values = {k: v for k, v in data.items() if k != self.secret and k not in urls}
+        return values | {CONF_ADVANCED: {k: v for k, v in data.items() if k in urls}}
+
+
+ACCOUNT_FORMS: dict[str, AccountForm] = {
+    PROVIDER_ZOOM: AccountForm(
+        credentials={
+            vol.Required(CONF_ACCOUNT_ID): str,
+            vol.Required(CONF_CLIENT_ID): str,
+            vol.Required(CONF_CLIENT_SECRET): PASSWORD,
+        },
+        server_urls={
             vol.Required(CONF_API_URL, default=DEFAULT_API_URL): URL,
             vol.Required(CONF_OAUTH_URL, default=DEFAULT_OAUTH_URL): URL,
-        }
+        },
+        secret=CONF_CLIENT_SECRET,
+        unique_id=lambda data: data[CONF_ACCOUNT_ID],
+        title=lambda data: f"Zoom {data[CONF_ACCOUNT_ID]}",
+        first_person=True,
     ),
-    {"collapsed": True},
-)
-ZOOM_SCHEMA = vol.Schema(
-    {
-        **ZOOM_CREDENTIALS,
-        vol.Required(CONF_USER_ID): str,
-        vol.Required(CONF_ADVANCED): ZOOM_ADVANCED,
-    }
-)
-RECONFIGURE_SCHEMAS = {
-    PROVIDER_ZOOM: vol.Schema({**ZOOM_CREDENTIALS, vol.Required(CONF_ADVANCED): ZOOM_ADVANCED})
+    PROVIDER_VONAGE: AccountForm(
+        credentials={
+            vol.Required(CONF_REGION): SelectSelector(
+                SelectSelectorConfig(
+                    options=list(REGIONS), translation_key=CONF_REGION, mode=SelectSelectorMode.LIST
+                )
+            ),
+            vol.Required(CONF_CLIENT_ID): str,
+            vol.Required(CONF_CLIENT_SECRET): PASSWORD,
+        },
+        server_urls={vol.Optional(CONF_AUTH_URL): URL, vol.Optional(CONF_API_URL): URL},
+        secret=CONF_CLIENT_SECRET,
+        unique_id=lambda data: f"{data[CONF_REGION]}:{data[CONF_CLIENT_ID]}",
+        title=lambda data: f"Vonage {data[CONF_REGION].upper()} {data[CONF_CLIENT_ID]}",
+        default_urls=lambda data: {
+            CONF_AUTH_URL: default_auth_url(data[CONF_REGION]),
+            CONF_API_URL: default_api_url(data[CONF_REGION]),
+        },
+    ),
 }
-SECRET_FIELDS = {PROVIDER_ZOOM: CONF_CLIENT_SECRET}
-USER_SCHEMA = vol.Schema({vol.Required(CONF_USER_ID): str})
-
-
-def _entry_data(provider: str, user_input: Mapping[str, Any]) -> dict[str, Any]:
-    """An entry's data from a form: the section's fields flattened, the user left out."""
-    data = {
-        key: value for key, value in user_input.items() if key not in (CONF_ADVANCED, CONF_USER_ID)
-    }
-    return {CONF_PROVIDER: provider, **data, **user_input.get(CONF_ADVANCED, {})}
-
-
-def _form_values(data: Mapping[str, Any]) -> dict[str, Any]:
-    """An entry's data as suggested form values: secrets left out, URLs in their section."""
-    secret = SECRET_FIELDS[data[CONF_PROVIDER]]
-    values = {key: value for key, value in data.items() if key != secret}
-    values[CONF_ADVANCED] = {
-        key: data[key] for key in (CONF_API_URL, CONF_OAUTH_URL) if key in data
-    }
-    return values
 
 
 async def _async_validate(
     client: PresenceClient, user_id: str | None
 ) -> tuple[RemoteUser | None, dict[str, str]]:
-    """Call the provider as the entry will: read the person, or at least get a token."""
+    """Call the provider as the entry will: read the person, or at least the account."""
     try:
         if user_id is None:
             await client.check_credentials()
@@ -117,6 +159,8 @@ async def _async_validate(
         error = "missing_scopes"
     except NotFoundError:
         error = "user_not_found"
+    except InvalidRequestError:
+        error = "invalid_user_id"
     except ProviderUnavailableError:
         error = "cannot_connect"
     except PresenceBridgeError:
@@ -156,36 +200,35 @@ class PresenceBridgeConfigFlow(ConfigFlow, domain=DOMAIN):
 
     async def async_step_zoom(self, user_input: dict[str, Any] | None = None) -> ConfigFlowResult:
         """Connect a Zoom Server-to-Server OAuth app and name the first person."""
+        return await self._async_step_account(PROVIDER_ZOOM, user_input)
+
+    async def async_step_vonage(self, user_input: dict[str, Any] | None = None) -> ConfigFlowResult:
+        """Connect Vonage Contact Center API credentials of one region."""
+        return await self._async_step_account(PROVIDER_VONAGE, user_input)
+
+    async def _async_step_account(
+        self, provider: str, user_input: dict[str, Any] | None
+    ) -> ConfigFlowResult:
+        """Check the account (and first person) with the provider, then create the entry."""
+        form = ACCOUNT_FORMS[provider]
         errors: dict[str, str] = {}
         if user_input is not None:
-            data = _entry_data(PROVIDER_ZOOM, user_input)
-            await self.async_set_unique_id(data[CONF_ACCOUNT_ID])
+            data = form.entry_data(provider, user_input)
+            await self.async_set_unique_id(form.unique_id(data))
             self._abort_if_unique_id_configured()
             client = create_client(self.hass, data)
-            user, errors = await _async_validate(client, user_input[CONF_USER_ID])
-            if user is not None:
-                return self._async_create_account(f"Zoom {data[CONF_ACCOUNT_ID]}", data, user)
+            user, errors = await _async_validate(client, user_input.get(CONF_USER_ID))
+            if not errors:
+                subentries = [_person_subentry(user)] if user else []
+                return self.async_create_entry(
+                    title=form.title(data), data=data, subentries=subentries
+                )
         return self.async_show_form(
-            step_id="zoom",
-            data_schema=self.add_suggested_values_to_schema(ZOOM_SCHEMA, user_input),
+            step_id=provider,
+            data_schema=self.add_suggested_values_to_schema(
+                form.schema(with_person=True), user_input
+            ),
             errors=errors,
-        )
-
-    def _async_create_account(
-        self, title: str, data: dict[str, Any], user: RemoteUser
-    ) -> ConfigFlowResult:
-        """Create the entry with its first person."""
-        return self.async_create_entry(
-            title=title,
-            data=data,
-            subentries=[
-                {
-                    "subentry_type": SUBENTRY_USER,
-                    "data": {CONF_USER_ID: user.user_id},
-                    "title": user.display_name,
-                    "unique_id": user.user_id,
-                }
-            ],
         )
 
     async def async_step_reauth(self, entry_data: Mapping[str, Any]) -> ConfigFlowResult:
@@ -197,11 +240,12 @@ class PresenceBridgeConfigFlow(ConfigFlow, domain=DOMAIN):
     ) -> ConfigFlowResult:
         """Ask for a new secret and check it."""
         entry = self._get_reauth_entry()
-        secret = SECRET_FIELDS[entry.data[CONF_PROVIDER]]
+        secret = ACCOUNT_FORMS[entry.data[CONF_PROVIDER]].secret
         errors: dict[str, str] = {}
         if user_input is not None:
             data = {**entry.data, secret: user_input[secret]}
-            _, errors = await _async_validate(create_client(self.hass, data), _first_user_id(entry))
+            client = create_client(self.hass, data)
+            _, errors = await _async_validate(client, _first_user_id(entry))
             if not errors:
                 return self._async_update_entry(entry, data)
         return self.async_show_form(
@@ -217,18 +261,20 @@ class PresenceBridgeConfigFlow(ConfigFlow, domain=DOMAIN):
         """Change the account's credentials or server URLs."""
         entry = self._get_reconfigure_entry()
         provider = entry.data[CONF_PROVIDER]
+        form = ACCOUNT_FORMS[provider]
         errors: dict[str, str] = {}
         if user_input is not None:
-            data = _entry_data(provider, user_input)
-            await self.async_set_unique_id(data[CONF_ACCOUNT_ID])
+            data = form.entry_data(provider, user_input)
+            await self.async_set_unique_id(form.unique_id(data))
             self._abort_if_unique_id_mismatch(reason="wrong_account")
-            _, errors = await _async_validate(create_client(self.hass, data), _first_user_id(entry))
+            client = create_client(self.hass, data)
+            _, errors = await _async_validate(client, _first_user_id(entry))
             if not errors:
                 return self._async_update_entry(entry, data)
         return self.async_show_form(
             step_id="reconfigure",
             data_schema=self.add_suggested_values_to_schema(
-                RECONFIGURE_SCHEMAS[provider], user_input or _form_values(entry.data)
+                form.schema(with_person=False), user_input or form.form_values(entry.data)
             ),
             errors=errors,
         )
@@ -242,30 +288,67 @@ class PresenceBridgeConfigFlow(ConfigFlow, domain=DOMAIN):
         return result
 
 
+def _person_subentry(user: RemoteUser) -> dict[str, Any]:
+    """A `user` subentry for a person."""
+    return {
+        "subentry_type": SUBENTRY_USER,
+        "data": {CONF_USER_ID: user.user_id},
+        "title": user.display_name,
+        "unique_id": user.user_id,
+    }
+
+
 class UserSubentryFlow(ConfigSubentryFlow):
     """Add a person the account controls."""
 
+    _choices: list[RemoteUser] | None = None
+
     async def async_step_user(self, user_input: dict[str, Any] | None = None) -> SubentryFlowResult:
-        """Ask for the person's id or email address and look them up."""
+        """Offer the people the account can list, else ask for an id or email address."""
         entry: PresenceBridgeConfigEntry = self._get_entry()
         if entry.state is not ConfigEntryState.LOADED:
             return self.async_abort(reason="entry_not_loaded")
+        client = entry.runtime_data.client
         errors: dict[str, str] = {}
         if user_input is not None:
-            user, errors = await _async_validate(
-                entry.runtime_data.client, user_input[CONF_USER_ID]
-            )
+            user, errors = await _async_validate(client, user_input[CONF_USER_ID])
             if user is not None:
                 return self.async_create_entry(
                     title=user.display_name,
                     data={CONF_USER_ID: user.user_id},
                     unique_id=user.user_id,
                 )
+        if self._choices is None:
+            self._choices = await self._async_list_choices(client, entry)
+        field: Any = str
+        if self._choices:
+            field = SelectSelector(
+                SelectSelectorConfig(
+                    options=[
+                        SelectOptionDict(value=user.user_id, label=user.display_name)
+                        for user in self._choices
+                    ],
+                    mode=SelectSelectorMode.DROPDOWN,
+                )
+            )
         return self.async_show_form(
             step_id="user",
-            data_schema=self.add_suggested_values_to_schema(USER_SCHEMA, user_input),
+            data_schema=self.add_suggested_values_to_schema(
+                vol.Schema({vol.Required(CONF_USER_ID): field}), user_input
+            ),
             errors=errors,
         )
+
+    @staticmethod
+    async def _async_list_choices(client: PresenceClient, entry: ConfigEntry) -> list[RemoteUser]:
+        """The people the account may list and does not control yet; none if it may not."""
+        try:
+            users = await client.list_users() or []
+        except PresenceBridgeError as err:
+            LOGGER.debug("Cannot list people, asking for an id instead: %s", err)
+            return []
+        configured = {subentry.unique_id for subentry in entry.subentries.values()}
+        return [user for user in users if user.user_id not in configured]
 
 
 class PresenceBridgeOptionsFlow(OptionsFlow):

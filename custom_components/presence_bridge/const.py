@@ -14,10 +14,13 @@ CONF_CLIENT_SECRET: Final = "client_secret"
 CONF_USER_ID: Final = "user_id"
 CONF_API_URL: Final = "api_url"
 CONF_OAUTH_URL: Final = "oauth_url"
+CONF_AUTH_URL: Final = "auth_url"
+CONF_REGION: Final = "region"
 CONF_ADVANCED: Final = "advanced"
 CONF_UPDATE_INTERVAL: Final = "update_interval"
 
 PROVIDER_ZOOM: Final = "zoom"
+PROVIDER_VONAGE: Final = "vonage"
 
 SUBENTRY_USER: Final = "user"
 

@@ -7,14 +7,17 @@ from aiohttp import ClientSession
 from homeassistant.core import HomeAssistant
 from homeassistant.helpers.aiohttp_client import async_get_clientsession
 
-from .api import PresenceClient, ZoomClient
+from .api import PresenceClient, VonageClient, ZoomClient
 from .const import (
     CONF_ACCOUNT_ID,
     CONF_API_URL,
+    CONF_AUTH_URL,
     CONF_CLIENT_ID,
     CONF_CLIENT_SECRET,
     CONF_OAUTH_URL,
     CONF_PROVIDER,
+    CONF_REGION,
+    PROVIDER_VONAGE,
     PROVIDER_ZOOM,
 )
 
@@ -30,8 +33,20 @@ def _zoom(session: ClientSession, data: Mapping[str, Any]) -> ZoomClient:
     )
 
 
+def _vonage(session: ClientSession, data: Mapping[str, Any]) -> VonageClient:
+    return VonageClient(
+        session,
+        region=data[CONF_REGION],
+        client_id=data[CONF_CLIENT_ID],
+        client_secret=data[CONF_CLIENT_SECRET],
+        auth_url=data[CONF_AUTH_URL],
+        api_url=data[CONF_API_URL],
+    )
+
+
 CLIENT_FACTORIES: dict[str, Callable[[ClientSession, Mapping[str, Any]], PresenceClient]] = {
     PROVIDER_ZOOM: _zoom,
+    PROVIDER_VONAGE: _vonage,
 }
 """The providers, in the order the config flow's menu offers them."""
 PROVIDERS = tuple(CLIENT_FACTORIES)

@@ -65,6 +65,7 @@ class PresenceSelect(PresenceBridgeEntity, SelectEntity):
         presence = self.coordinator.data.get(self.subentry_id)
         return {
             "provider_status": presence.raw if presence else None,
+            "category": presence.category if presence else None,
             "pending": queue.pending,
             "send_at": queue.send_at.isoformat() if queue.send_at else None,
             "last_delivery_error": str(queue.last_error) if queue.last_error else None,

@@ -11,6 +11,7 @@ from .errors import (
     RateLimitedError,
     UserNotSignedInError,
 )
+from .vonage import VonageClient
 from .zoom import ZoomClient
 
 __all__ = [
@@ -25,5 +26,6 @@ __all__ = [
     "RateLimitedError",
     "RemoteUser",
     "UserNotSignedInError",
+    "VonageClient",
     "ZoomClient",
 ]
