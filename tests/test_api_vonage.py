@@ -119,6 +119,7 @@ async def test_token_request_and_accept_header(client: VonageClient, fake: FakeV
     calls = fake.api_requests()
     assert [(call.method, call.path) for call in calls] == [
         ("GET", "/agents/presence-definitions"),
+        ("GET", "/agents/presence-definitions"),
         ("GET", "/agents/presences/users"),
         ("PATCH", f"/agents/{guid(fake)}/presence"),
     ]

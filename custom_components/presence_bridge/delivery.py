@@ -78,7 +78,12 @@ class SendThrottle:
             self._slot_freed.notify_all()
 
     def rate_limited(self, retry_after: float | None) -> datetime:
-        """Slow the account down after a 429; returns when it may send again."""
+        """Slow the account down after a 429; returns when it may send again.
+
+        The other updates of a burst that was already paused for do not slow it further.
+        """
+        if self.paused_until and self.paused_until > dt_util.utcnow():
+            return self.paused_until
         self._rate_limits += 1
         self.limit = max(1, self.limit // 2)
         wait = retry_after if retry_after is not None else backoff(self._rate_limits)
@@ -178,6 +183,9 @@ class DeliveryQueue:
         self.send_at = None
         try:
             async with self._throttle:
+                if (paused_until := self._throttle.opens()) > dt_util.utcnow():
+                    # The account was paused while this update waited for a slot.
+                    return self._send_later(paused_until)
                 await self._send(desired)
         except RateLimitedError as err:
             if err.account_wide:

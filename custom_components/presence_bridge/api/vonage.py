@@ -171,7 +171,8 @@ class VonageClient(PresenceClient):
 
     @override
     async def check_credentials(self) -> None:
-        await self._tokens.get()
+        """Read the presence definitions: proves the token, the scope and the API version."""
+        await self.get_presence_definitions()
 
     async def get_presence_definitions(self) -> tuple[str, ...]:
         """Read the account's presence definitions; the selectable ones become the options."""
