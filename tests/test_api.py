@@ -219,3 +219,36 @@ async def test_http_core_failures(session: aiohttp.ClientSession, socket_enabled
             await refused.request("GET", "/")
     finally:
         await server.close()
+
+
+async def test_used_up_budget_holds_requests_back(
+    session: aiohttp.ClientSession, socket_enabled: None
+) -> None:
+    """After `X-RateLimit-Remaining: 0`, nothing is sent until `X-RateLimit-Reset`."""
+    now = [1000.0]
+    received: list[str] = []
+
+    async def last(request: web.Request) -> web.Response:
+        received.append(request.path)
+        return web.json_response(
+            {}, headers={"X-RateLimit-Remaining": "0", "X-RateLimit-Reset": "1030"}
+        )
+
+    app = web.Application()
+    app.router.add_get("/last", last)
+    server = aiohttp.test_utils.TestServer(app, host="127.0.0.1")
+    await server.start_server()
+    try:
+        core = HttpCore(
+            session, str(server.make_url("")), map_error=lambda r: None, clock=lambda: now[0]
+        )
+        assert await core.request("GET", "/last") == {}
+        with pytest.raises(RateLimitedError) as err:
+            await core.request("GET", "/last")
+        assert err.value.retry_after == 30
+        assert err.value.account_wide
+        now[0] = 1031
+        await core.request("GET", "/last")
+        assert received == ["/last", "/last"]
+    finally:
+        await server.close()

@@ -1,6 +1,13 @@
 """Typed asyncio clients for the providers' presence APIs, with no Home Assistant import."""
 
-from .client import Presence, PresenceClient, RemoteUser
+from .client import (
+    Presence,
+    PresenceClient,
+    ProviderClient,
+    RemoteUser,
+    StatusClient,
+    StatusMessage,
+)
 from .errors import (
     AuthenticationError,
     InvalidRequestError,
@@ -22,9 +29,12 @@ __all__ = [
     "Presence",
     "PresenceBridgeError",
     "PresenceClient",
+    "ProviderClient",
     "ProviderUnavailableError",
     "RateLimitedError",
     "RemoteUser",
+    "StatusClient",
+    "StatusMessage",
     "UserNotSignedInError",
     "VonageClient",
     "ZoomClient",

@@ -33,10 +33,81 @@ class Presence:
     category: str | None = None
 
 
-class PresenceClient(ABC):
-    """One provider account: the people it can read and set presence for."""
+@dataclass(frozen=True, slots=True)
+class StatusMessage:
+    """A person's status message; a None field is left as it is when sending."""
+
+    text: str | None = None
+    emoji_name: str | None = None
+    emoji_code: str | None = None
+    reaction_type: str | None = None
+
+
+class ProviderClient(ABC):
+    """One provider account and the people it can act for."""
 
     manufacturer: ClassVar[str]
+
+    @property
+    def can_add_people(self) -> bool:
+        """Whether the account may act for people other than those it was set up with."""
+        return True
+
+    @abstractmethod
+    async def check_credentials(self) -> None:
+        """Prove the credentials work, without reading any person."""
+
+    @abstractmethod
+    async def get_user(self, user_id: str) -> RemoteUser:
+        """Look a person up by the id or email address a user typed."""
+
+    async def list_users(self) -> list[RemoteUser] | None:
+        """Everyone the credentials may list, or None where the provider or account cannot."""
+        return None
+
+
+class StatusClient(ProviderClient):
+    """A provider account that sets people's status message (text and emoji)."""
+
+    status_max_length: ClassVar[int]
+    """Longest text the provider takes, in code points."""
+    status_presets: ClassVar[dict[str, StatusMessage]] = {}
+    """Named complete statuses, offered as a select."""
+
+    @property
+    def can_read_status(self) -> bool:
+        """Whether `get_statuses` works; without it, statuses are write-only."""
+        return True
+
+    def check_status_text(self, text: str) -> None:
+        """Refuse, before any request, a text the provider would refuse."""
+        if len(text) > self.status_max_length:
+            raise InvalidRequestError(
+                f"Status text is {len(text)} characters; the limit is {self.status_max_length}"
+            )
+
+    @abstractmethod
+    async def resolve_emoji(self, name: str) -> StatusMessage:
+        """The emoji fields (name, code, type) for an emoji name; unknown raises."""
+
+    @abstractmethod
+    async def get_statuses(self, user_ids: Iterable[str]) -> dict[str, StatusMessage]:
+        """Current status of each person; people the provider no longer knows are left out."""
+
+    @abstractmethod
+    async def _send_status(self, user_id: str, status: StatusMessage) -> None:
+        """Send an already checked status."""
+
+    async def set_status(self, user_id: str, status: StatusMessage) -> None:
+        """Set a person's status; fields left None stay as they are."""
+        if status.text is not None:
+            self.check_status_text(status.text)
+        await self._send_status(user_id, status)
+
+
+class PresenceClient(ProviderClient):
+    """A provider account that sets people's presence."""
+
     update_interval_per_user: ClassVar[float] = 0.0
     """Seconds the provider wants between two updates of one person."""
     duration_option: ClassVar[str | None] = None
@@ -51,18 +122,6 @@ class PresenceClient(ABC):
         Fixed sets are lowercase snake_case keys (translated in Home Assistant);
         sets the account defines (Vonage) are its own names, as of the last read.
         """
-
-    @abstractmethod
-    async def check_credentials(self) -> None:
-        """Prove the credentials work, without reading any person."""
-
-    @abstractmethod
-    async def get_user(self, user_id: str) -> RemoteUser:
-        """Look a person up by the id or email address a user typed."""
-
-    async def list_users(self) -> list[RemoteUser] | None:
-        """Everyone the credentials may list, or None where the provider or account cannot."""
-        return None
 
     @abstractmethod
     async def get_presences(self, user_ids: Iterable[str]) -> dict[str, Presence]:

@@ -2,6 +2,7 @@
 
 import asyncio
 from collections.abc import Awaitable, Callable, Mapping
+import contextlib
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
@@ -141,6 +142,7 @@ class HttpCore:
         tokens: TokenCache | None = None,
         headers: Mapping[str, str] | None = None,
         timeout: float = DEFAULT_TIMEOUT,
+        clock: Callable[[], float] = time.time,
     ) -> None:
         """Set up requests against `base_url`, with bearer tokens from `tokens` if given."""
         self.session = session
@@ -149,6 +151,9 @@ class HttpCore:
         self._tokens = tokens
         self._headers = dict(headers or {})
         self._timeout = timeout
+        self._clock = clock
+        self._exhausted_until = 0.0
+        """When (Unix time) a provider that said `X-RateLimit-Remaining: 0` resets."""
 
     async def request(
         self,
@@ -167,6 +172,8 @@ class HttpCore:
         cache (and `authenticate`), a 401 drops the token and the request is sent
         once more with a new one.
         """
+        if (wait := self._exhausted_until - self._clock()) > 0:
+            raise RateLimitedError("The provider's request budget is used up", retry_after=wait)
         url = path if "://" in path else f"{self.base_url}{path}"
         all_headers = self._headers | dict(headers or {})
         token = await self._tokens.get() if self._tokens and authenticate else None
@@ -187,12 +194,19 @@ class HttpCore:
                 token = await self._tokens.get()
                 continue
             break
+        self._note_budget(response_headers)
         if status < 400:
             return body
         response = ErrorResponse(
             status, body, response_headers, parse_retry_after(response_headers.get("Retry-After"))
         )
         raise self._map_error(response) or map_status(response, f"HTTP {status}: {body}")
+
+    def _note_budget(self, headers: Mapping[str, str]) -> None:
+        """Hold further requests back once the provider says none are left until a reset."""
+        if headers.get("X-RateLimit-Remaining") == "0":
+            with contextlib.suppress(ValueError):
+                self._exhausted_until = float(headers.get("X-RateLimit-Reset", ""))
 
     async def _send(
         self,
