@@ -389,3 +389,18 @@ async def test_change_made_in_zoom_after_ours_shows(
     fake_zoom.users[ALICE_ID].status = "Available"
     await advance(hass, freezer, 61)
     assert hass.states.get(ALICE).state == "available"
+
+
+@pytest.mark.usefixtures("init_integration")
+async def test_changed_back_within_the_window_sends_nothing_more(
+    hass: HomeAssistant, fake_zoom: FakeZoom, freezer: FrozenDateTimeFactory
+) -> None:
+    """Away, presenting, away again within a minute: Zoom already has away."""
+    await select_option(hass, "away")
+    await select_option(hass, "presenting")
+    await select_option(hass, "away")
+    await advance(hass, freezer, 61)
+    assert puts(fake_zoom) == [{"status": "Away"}]
+    state = hass.states.get(ALICE)
+    assert state.state == "away"
+    assert state.attributes["pending"] is False

@@ -77,9 +77,12 @@ class PresenceCoordinator(DataUpdateCoordinator[dict[str, Presence]]):
 
     @callback
     def async_set_accepted(self, subentry_id: str, option: str) -> None:
-        """Record that the provider accepted `option`, until a poll says otherwise."""
-        presence = self.client.accepted_presence(option)
-        self.async_set_updated_data({**self.data, subentry_id: presence})
+        """Record that the provider accepted `option`, until a poll says otherwise.
+
+        Only the person's own entities need to know, and they learn it from their
+        queue; so the other entities are not rewritten and the poll is not moved.
+        """
+        self.data = {**self.data, subentry_id: self.client.accepted_presence(option)}
 
     async def _async_update_data(self) -> dict[str, Presence]:
         user_ids = {

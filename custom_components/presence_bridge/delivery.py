@@ -126,6 +126,7 @@ class DeliveryQueue:
         self._cancel_timer: CALLBACK_TYPE | None = None
         self._sending = False
         self._last_sent_at: datetime | None = None
+        self._delivered: DesiredPresence | None = None
         self._failures = 0
         self.desired: DesiredPresence | None = None
         """The newest wanted presence not yet accepted by the provider."""
@@ -173,7 +174,11 @@ class DeliveryQueue:
 
     async def _async_send_due(self, _now: datetime) -> None:
         self._cancel_timer = None
-        if self.desired is not None:
+        if self.desired == self._delivered:
+            # Changed back, within the window, to what was sent last: nothing to send.
+            self.desired = None
+            self._notify()
+        elif self.desired is not None:
             await self._async_deliver(immediate=False)
 
     async def _async_deliver(self, *, immediate: bool) -> DeliveryOutcome:
@@ -210,6 +215,7 @@ class DeliveryQueue:
             self._notify()
         self._throttle.succeeded()
         self._last_sent_at = dt_util.utcnow()
+        self._delivered = desired
         self._failures = 0
         self.last_error = None
         if self.desired is desired:
