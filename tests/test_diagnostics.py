@@ -27,10 +27,9 @@ async def test_diagnostics_redacted(
             "user_id": REDACTED,
             "presence": "available",
             "provider_status": "Available",
-            "pending": None,
-            "send_at": None,
-            "last_delivery_error": None,
+            "has_status": False,
             "dnd_duration": 20,
+            "delivery": {"presence": {"pending": False, "send_at": None, "last_error": None}},
         }
     ]
     text = json.dumps(diagnostics)

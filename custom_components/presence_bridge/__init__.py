@@ -1,5 +1,6 @@
 """Presence Bridge: set people's presence in Zoom (and more providers) from Home Assistant."""
 
+from collections.abc import Awaitable, Callable
 from functools import partial
 
 from homeassistant.const import Platform
@@ -8,8 +9,14 @@ from homeassistant.helpers import config_validation as cv
 from homeassistant.helpers.device_registry import DeviceEntry
 from homeassistant.helpers.typing import ConfigType
 
-from .api import AuthenticationError, PresenceBridgeError
-from .const import CONF_USER_ID, DEFAULT_DND_DURATION, DOMAIN, MAX_CONCURRENT_SENDS, SUBENTRY_USER
+from .api import (
+    AuthenticationError,
+    PresenceBridgeError,
+    PresenceClient,
+    StatusClient,
+    StatusMessage,
+)
+from .const import CONF_USER_ID, DOMAIN, MAX_CONCURRENT_SENDS, SUBENTRY_USER
 from .coordinator import (
     PersonRuntime,
     PresenceBridgeConfigEntry,
@@ -20,7 +27,7 @@ from .delivery import DeliveryQueue, DesiredPresence, SendThrottle
 from .providers import create_client
 from .services import async_setup_services
 
-PLATFORMS = [Platform.NUMBER, Platform.SELECT]
+PLATFORMS = [Platform.NUMBER, Platform.SELECT, Platform.TEXT]
 CONFIG_SCHEMA = cv.config_entry_only_config_schema(DOMAIN)
 
 
@@ -45,17 +52,26 @@ async def async_setup_entry(hass: HomeAssistant, entry: PresenceBridgeConfigEntr
         if isinstance(err, AuthenticationError):
             entry.async_start_reauth(hass)
 
-    for subentry in entry.get_subentries_of_type(SUBENTRY_USER):
-        user_id = subentry.data[CONF_USER_ID]
-        queue = DeliveryQueue(
+    def queue[T](send: Callable[[T], Awaitable[None]], min_interval: float) -> DeliveryQueue[T]:
+        delivery = DeliveryQueue(
             hass,
-            send=partial(_async_send, coordinator, subentry.subentry_id, user_id),
-            min_interval=client.update_interval_per_user,
+            send=send,
+            min_interval=min_interval,
             on_failure=on_failure,
             throttle=data.throttle,
         )
-        entry.async_on_unload(queue.async_shutdown)
-        data.people[subentry.subentry_id] = PersonRuntime(user_id, queue, DEFAULT_DND_DURATION)
+        entry.async_on_unload(delivery.async_shutdown)
+        return delivery
+
+    for subentry in entry.get_subentries_of_type(SUBENTRY_USER):
+        person = PersonRuntime(subentry.data[CONF_USER_ID])
+        about = (coordinator, subentry.subentry_id, person.user_id)
+        if isinstance(client, PresenceClient):
+            send_presence = partial(_async_send_presence, client, *about)
+            person.presence_queue = queue(send_presence, client.update_interval_per_user)
+        if isinstance(client, StatusClient):
+            person.status_queue = queue(partial(_async_send_status, client, *about), 0)
+        data.people[subentry.subentry_id] = person
 
     await coordinator.async_config_entry_first_refresh()
     entry.runtime_data = data
@@ -64,12 +80,28 @@ async def async_setup_entry(hass: HomeAssistant, entry: PresenceBridgeConfigEntr
     return True
 
 
-async def _async_send(
-    coordinator: PresenceCoordinator, subentry_id: str, user_id: str, desired: DesiredPresence
+async def _async_send_presence(
+    client: PresenceClient,
+    coordinator: PresenceCoordinator,
+    subentry_id: str,
+    user_id: str,
+    desired: DesiredPresence,
 ) -> None:
     """Send to the provider; once it accepted, that is the person's known presence."""
-    await coordinator.client.set_presence(user_id, desired.option, desired.duration)
-    coordinator.async_set_accepted(subentry_id, desired.option)
+    await client.set_presence(user_id, desired.option, desired.duration)
+    coordinator.async_set_accepted(subentry_id, presence=client.accepted_presence(desired.option))
+
+
+async def _async_send_status(
+    client: StatusClient,
+    coordinator: PresenceCoordinator,
+    subentry_id: str,
+    user_id: str,
+    status: StatusMessage,
+) -> None:
+    """Send to the provider; once it accepted, that is the person's known status."""
+    await client.set_status(user_id, status)
+    coordinator.async_set_accepted(subentry_id, status=status)
 
 
 def _reload_state(entry: PresenceBridgeConfigEntry) -> tuple[object, ...]:

@@ -1,6 +1,6 @@
-"""Reads every controlled person's presence of one account, once per interval."""
+"""Reads every controlled person's presence and status of one account, once per interval."""
 
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from datetime import timedelta
 
 from homeassistant.config_entries import ConfigEntry
@@ -15,18 +15,30 @@ from .api import (
     Presence,
     PresenceBridgeError,
     PresenceClient,
+    ProviderClient,
     RateLimitedError,
+    StatusClient,
+    StatusMessage,
 )
 from .const import (
     CONF_UPDATE_INTERVAL,
     CONF_USER_ID,
+    DEFAULT_DND_DURATION,
     DEFAULT_UPDATE_INTERVAL,
     DOMAIN,
     LOGGER,
     SUBENTRY_USER,
 )
-from .delivery import DeliveryQueue, SendThrottle
+from .delivery import DeliveryQueue, DesiredPresence, SendThrottle
 from .helpers import translate_error
+
+
+@dataclass(frozen=True, slots=True)
+class PersonState:
+    """What the provider reports for one person, as far as we know."""
+
+    presence: Presence | None = None
+    status: StatusMessage | None = None
 
 
 @dataclass
@@ -34,15 +46,16 @@ class PersonRuntime:
     """What one controlled person (a `user` subentry) needs while the entry runs."""
 
     user_id: str
-    queue: DeliveryQueue
-    dnd_duration: int
+    presence_queue: DeliveryQueue[DesiredPresence] | None = None
+    status_queue: DeliveryQueue[StatusMessage] | None = None
+    dnd_duration: int = DEFAULT_DND_DURATION
 
 
 @dataclass
 class PresenceBridgeData:
     """The entry's runtime data."""
 
-    client: PresenceClient
+    client: ProviderClient
     coordinator: PresenceCoordinator
     throttle: SendThrottle
     """Shared by the entry's queues: how fast the account sends."""
@@ -55,13 +68,13 @@ class PresenceBridgeData:
 type PresenceBridgeConfigEntry = ConfigEntry[PresenceBridgeData]
 
 
-class PresenceCoordinator(DataUpdateCoordinator[dict[str, Presence]]):
-    """Presence of every `user` subentry, keyed by subentry id."""
+class PresenceCoordinator(DataUpdateCoordinator[dict[str, PersonState]]):
+    """What the provider reports for every `user` subentry, keyed by subentry id."""
 
     config_entry: PresenceBridgeConfigEntry
 
     def __init__(
-        self, hass: HomeAssistant, entry: PresenceBridgeConfigEntry, client: PresenceClient
+        self, hass: HomeAssistant, entry: PresenceBridgeConfigEntry, client: ProviderClient
     ) -> None:
         """Poll at the interval set in the options."""
         interval = entry.options.get(CONF_UPDATE_INTERVAL)
@@ -76,21 +89,44 @@ class PresenceCoordinator(DataUpdateCoordinator[dict[str, Presence]]):
         self.client = client
 
     @callback
-    def async_set_accepted(self, subentry_id: str, option: str) -> None:
-        """Record that the provider accepted `option`, until a poll says otherwise.
+    def async_set_accepted(
+        self,
+        subentry_id: str,
+        *,
+        presence: Presence | None = None,
+        status: StatusMessage | None = None,
+    ) -> None:
+        """Record what the provider accepted for a person, until a poll says otherwise.
 
         Only the person's own entities need to know, and they learn it from their
         queue; so the other entities are not rewritten and the poll is not moved.
+        A status's None fields were not sent, so they keep their known value.
         """
-        self.data = {**self.data, subentry_id: self.client.accepted_presence(option)}
+        known = self.data.get(subentry_id, PersonState())
+        if presence is not None:
+            known = replace(known, presence=presence)
+        if status is not None:
+            sent = {key: value for key, value in asdict(status).items() if value is not None}
+            known = replace(known, status=replace(known.status or StatusMessage(), **sent))
+        self.data = {**self.data, subentry_id: known}
 
     async def _async_update_data(self) -> dict[str, Presence]:
         user_ids = {
             subentry.subentry_id: subentry.data[CONF_USER_ID]
             for subentry in self.config_entry.get_subentries_of_type(SUBENTRY_USER)
         }
+        client = self.client
         try:
-            presences = await self.client.get_presences(user_ids.values())
+            presences = (
+                await client.get_presences(user_ids.values())
+                if isinstance(client, PresenceClient)
+                else None
+            )
+            statuses = (
+                await client.get_statuses(user_ids.values())
+                if isinstance(client, StatusClient) and client.can_read_status
+                else None
+            )
         except AuthenticationError as err:
             raise translate_error(err, ConfigEntryAuthFailed) from err
         except PermissionMissingError as err:
@@ -103,19 +139,23 @@ class PresenceCoordinator(DataUpdateCoordinator[dict[str, Presence]]):
         except PresenceBridgeError as err:
             raise translate_error(err, UpdateFailed) from err
         self._set_issue("missing_permission", False)
+        people: dict[str, PersonState] = {}
         for subentry_id, user_id in user_ids.items():
-            subentry = self.config_entry.subentries[subentry_id]
+            gone = any(read is not None and user_id not in read for read in (presences, statuses))
             self._set_issue(
                 f"user_gone_{subentry_id}",
-                user_id not in presences,
-                {"name": subentry.title},
+                gone,
+                {"name": self.config_entry.subentries[subentry_id].title},
                 translation_key="user_gone",
             )
-        return {
-            subentry_id: presences[user_id]
-            for subentry_id, user_id in user_ids.items()
-            if user_id in presences
-        }
+            if not gone:
+                known = (self.data or {}).get(subentry_id, PersonState())
+                people[subentry_id] = PersonState(
+                    presences[user_id] if presences is not None else None,
+                    # Without read-back, a status is what was last sent.
+                    statuses[user_id] if statuses is not None else known.status,
+                )
+        return people
 
     def _set_issue(
         self,

@@ -97,8 +97,8 @@ class SendThrottle:
         self.limit = min(self._max, self.limit + 1)
 
 
-class DeliveryQueue:
-    """Sends the newest desired presence of one person and nothing older.
+class DeliveryQueue[T]:
+    """Sends the newest desired state (presence, status) of one person and nothing older.
 
     The provider allows one update per person every `min_interval` seconds: a
     change inside that window waits for it to open and only the latest value is
@@ -110,7 +110,7 @@ class DeliveryQueue:
         self,
         hass: HomeAssistant,
         *,
-        send: Callable[[DesiredPresence], Awaitable[None]],
+        send: Callable[[T], Awaitable[None]],
         min_interval: float,
         on_failure: Callable[[PresenceBridgeError], None],
         throttle: SendThrottle,
@@ -126,16 +126,16 @@ class DeliveryQueue:
         self._cancel_timer: CALLBACK_TYPE | None = None
         self._sending = False
         self._last_sent_at: datetime | None = None
-        self._delivered: DesiredPresence | None = None
+        self._delivered: T | None = None
         self._failures = 0
-        self.desired: DesiredPresence | None = None
-        """The newest wanted presence not yet accepted by the provider."""
+        self.desired: T | None = None
+        """The newest wanted state not yet accepted by the provider."""
         self.send_at: datetime | None = None
         self.last_error: PresenceBridgeError | None = None
 
     @property
     def pending(self) -> bool:
-        """Whether a wanted presence has not reached the provider yet."""
+        """Whether a wanted state has not reached the provider yet."""
         return self.desired is not None
 
     @callback
@@ -144,11 +144,11 @@ class DeliveryQueue:
         self._listeners.append(listener)
         return lambda: self._listeners.remove(listener)
 
-    async def async_submit(self, desired: DesiredPresence) -> DeliveryOutcome:
+    async def async_submit(self, desired: T) -> DeliveryOutcome:
         """Want `desired`: send it now if nothing holds it back, else queue it.
 
         An error on an immediate send that waiting cannot fix is raised, and the
-        wanted presence is dropped.
+        wanted state is dropped.
         """
         self.desired = desired
         if self._sending or self._cancel_timer is not None:
@@ -208,7 +208,7 @@ class DeliveryQueue:
             self._on_failure(err)
             if immediate:
                 raise
-            LOGGER.warning("Could not deliver presence %s: %s", desired.option, err)
+            LOGGER.warning("Could not deliver %s: %s", desired, err)
             return DeliveryOutcome()
         finally:
             self._sending = False
@@ -222,7 +222,7 @@ class DeliveryQueue:
             self.desired = None
             self._notify()
             return DeliveryOutcome()
-        # A newer presence arrived while this one was on its way.
+        # A newer state arrived while this one was on its way.
         self._send_later(self._opens())
         return DeliveryOutcome()
 

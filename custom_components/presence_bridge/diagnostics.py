@@ -30,19 +30,24 @@ async def async_get_config_entry_diagnostics(
     data = entry.runtime_data
     people = []
     for subentry_id, person in data.people.items():
-        presence = data.coordinator.data.get(subentry_id)
-        queue = person.queue
+        known = data.coordinator.data.get(subentry_id)
+        queues = {"presence": person.presence_queue, "status": person.status_queue}
         people.append(
             {
                 "user_id": person.user_id,
-                "presence": presence.option if presence else None,
-                "provider_status": presence.raw if presence else None,
-                "pending": queue.desired.option if queue.desired else None,
-                "send_at": queue.send_at.isoformat() if queue.send_at else None,
-                "last_delivery_error": type(queue.last_error).__name__
-                if queue.last_error
-                else None,
+                "presence": known.presence.option if known and known.presence else None,
+                "provider_status": known.presence.raw if known and known.presence else None,
+                "has_status": bool(known and known.status and known.status.text),
                 "dnd_duration": person.dnd_duration,
+                "delivery": {
+                    kind: {
+                        "pending": queue.pending,
+                        "send_at": queue.send_at.isoformat() if queue.send_at else None,
+                        "last_error": type(queue.last_error).__name__ if queue.last_error else None,
+                    }
+                    for kind, queue in queues.items()
+                    if queue is not None
+                },
             }
         )
     return async_redact_data(

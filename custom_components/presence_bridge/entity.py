@@ -1,12 +1,15 @@
 """The base of every Presence Bridge entity: one service device per controlled person."""
 
+from typing import Any, override
+
 from homeassistant.config_entries import ConfigSubentry
 from homeassistant.helpers.device_registry import DeviceEntryType, DeviceInfo
 from homeassistant.helpers.entity import EntityDescription
 from homeassistant.helpers.update_coordinator import CoordinatorEntity
 
 from .const import CONF_PROVIDER, DOMAIN
-from .coordinator import PersonRuntime, PresenceCoordinator
+from .coordinator import PersonRuntime, PersonState, PresenceCoordinator
+from .delivery import DeliveryQueue
 
 
 def device_identifier(provider: str, account_id: str, user_id: str) -> str:
@@ -42,3 +45,35 @@ class PresenceBridgeEntity(CoordinatorEntity[PresenceCoordinator]):
             name=subentry.title,
             manufacturer=coordinator.client.manufacturer,
         )
+
+    @property
+    def known(self) -> PersonState:
+        """What the provider reports for this person, as far as we know."""
+        return self.coordinator.data.get(self.subentry_id, PersonState())
+
+    @property
+    @override
+    def available(self) -> bool:
+        return super().available and self.subentry_id in self.coordinator.data
+
+
+class DeliveringEntity[T](PresenceBridgeEntity):
+    """An entity whose changes go to the provider through one of the person's queues."""
+
+    queue: DeliveryQueue[T]
+
+    @property
+    @override
+    def extra_state_attributes(self) -> dict[str, Any]:
+        """Whether a change is on its way, when it goes out, and why the last one failed."""
+        queue = self.queue
+        return {
+            "pending": queue.pending,
+            "send_at": queue.send_at.isoformat() if queue.send_at else None,
+            "last_delivery_error": str(queue.last_error) if queue.last_error else None,
+        }
+
+    @override
+    async def async_added_to_hass(self) -> None:
+        await super().async_added_to_hass()
+        self.async_on_remove(self.queue.async_add_listener(self.async_write_ha_state))

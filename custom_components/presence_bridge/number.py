@@ -8,6 +8,7 @@ from homeassistant.const import EntityCategory, UnitOfTime
 from homeassistant.core import HomeAssistant
 from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 
+from .api import PresenceClient
 from .const import SUBENTRY_USER
 from .coordinator import PresenceBridgeConfigEntry
 from .entity import PresenceBridgeEntity
@@ -31,23 +32,27 @@ async def async_setup_entry(
 ) -> None:
     """Add a duration per person where the provider's DND takes one."""
     data = entry.runtime_data
-    if data.client.duration_option is None:
+    client = data.client
+    if not isinstance(client, PresenceClient) or client.duration_option is None:
         return
-    low, high = data.client.duration_range
+    low, high = client.duration_range
     description = replace(DND_DURATION, native_min_value=low, native_max_value=high)
     for subentry in entry.get_subentries_of_type(SUBENTRY_USER):
+        person = data.people[subentry.subentry_id]
         async_add_entities(
-            [
-                DndDurationNumber(
-                    data.coordinator, subentry, data.people[subentry.subentry_id], description
-                )
-            ],
+            [DndDurationNumber(data.coordinator, subentry, person, description)],
             config_subentry_id=subentry.subentry_id,
         )
 
 
 class DndDurationNumber(PresenceBridgeEntity, RestoreNumber):
     """Minutes of Do not disturb used when the Presence select picks it; kept across restarts."""
+
+    @property
+    @override
+    def available(self) -> bool:
+        """A setting of ours, usable whatever the provider answers."""
+        return True
 
     @property
     @override

@@ -1,21 +1,24 @@
-"""The Presence select of each controlled person."""
+"""The Presence select and the Status preset select of each controlled person."""
 
 from typing import Any, override
 
 from homeassistant.components.select import SelectEntity, SelectEntityDescription
+from homeassistant.config_entries import ConfigSubentry
 from homeassistant.core import HomeAssistant
 from homeassistant.exceptions import ServiceValidationError
 from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 
+from .api import PresenceClient, StatusClient, StatusMessage
 from .const import DOMAIN, SUBENTRY_USER
-from .coordinator import PresenceBridgeConfigEntry
+from .coordinator import PersonRuntime, PresenceBridgeConfigEntry, PresenceCoordinator
 from .delivery import DeliveryOutcome, DesiredPresence
-from .entity import PresenceBridgeEntity
+from .entity import DeliveringEntity
 from .helpers import handle_api_errors
 
 PARALLEL_UPDATES = 1
 
 PRESENCE = SelectEntityDescription(key="presence", translation_key="presence")
+STATUS_PRESET = SelectEntityDescription(key="status_preset", translation_key="status_preset")
 
 
 async def async_setup_entry(
@@ -23,58 +26,56 @@ async def async_setup_entry(
     entry: PresenceBridgeConfigEntry,
     async_add_entities: AddConfigEntryEntitiesCallback,
 ) -> None:
-    """Add a Presence select per person."""
+    """Add the selects the provider supports, per person."""
     data = entry.runtime_data
+    client = data.client
     for subentry in entry.get_subentries_of_type(SUBENTRY_USER):
-        async_add_entities(
-            [
-                PresenceSelect(
-                    data.coordinator, subentry, data.people[subentry.subentry_id], PRESENCE
-                )
-            ],
-            config_subentry_id=subentry.subentry_id,
-        )
+        person = data.people[subentry.subentry_id]
+        entities: list[SelectEntity] = []
+        if isinstance(client, PresenceClient):
+            entities.append(PresenceSelect(data.coordinator, subentry, person, client))
+        if isinstance(client, StatusClient) and client.status_presets:
+            entities.append(StatusPresetSelect(data.coordinator, subentry, person, client))
+        async_add_entities(entities, config_subentry_id=subentry.subentry_id)
 
 
-class PresenceSelect(PresenceBridgeEntity, SelectEntity):
+class PresenceSelect(DeliveringEntity[DesiredPresence], SelectEntity):
     """A person's presence: shows the wanted option at once, the provider's otherwise."""
+
+    def __init__(
+        self,
+        coordinator: PresenceCoordinator,
+        subentry: ConfigSubentry,
+        person: PersonRuntime,
+        client: PresenceClient,
+    ) -> None:
+        """Deliver through the person's presence queue."""
+        super().__init__(coordinator, subentry, person, PRESENCE)
+        assert person.presence_queue is not None
+        self.queue = person.presence_queue
+        self.client = client
 
     @property
     @override
     def options(self) -> list[str]:
-        return list(self.coordinator.client.presence_options)
-
-    @property
-    @override
-    def available(self) -> bool:
-        return super().available and self.subentry_id in self.coordinator.data
+        return list(self.client.presence_options)
 
     @property
     @override
     def current_option(self) -> str | None:
-        queue = self.person.queue
-        if queue.desired is not None:
-            return queue.desired.option
-        presence = self.coordinator.data.get(self.subentry_id)
+        if self.queue.desired is not None:
+            return self.queue.desired.option
+        presence = self.known.presence
         return presence.option if presence else None
 
     @property
     @override
     def extra_state_attributes(self) -> dict[str, Any]:
-        queue = self.person.queue
-        presence = self.coordinator.data.get(self.subentry_id)
+        presence = self.known.presence
         return {
             "provider_status": presence.raw if presence else None,
             "category": presence.category if presence else None,
-            "pending": queue.pending,
-            "send_at": queue.send_at.isoformat() if queue.send_at else None,
-            "last_delivery_error": str(queue.last_error) if queue.last_error else None,
-        }
-
-    @override
-    async def async_added_to_hass(self) -> None:
-        await super().async_added_to_hass()
-        self.async_on_remove(self.person.queue.async_add_listener(self.async_write_ha_state))
+        } | super().extra_state_attributes
 
     @override
     async def async_select_option(self, option: str) -> None:
@@ -82,7 +83,7 @@ class PresenceSelect(PresenceBridgeEntity, SelectEntity):
 
     def check_request(self, option: str, duration: int | None) -> None:
         """Refuse, before anything is sent, what this person's provider cannot take."""
-        client = self.coordinator.client
+        client = self.client
         if option not in client.presence_options:
             raise ServiceValidationError(
                 translation_domain=DOMAIN,
@@ -110,6 +111,51 @@ class PresenceSelect(PresenceBridgeEntity, SelectEntity):
     ) -> DeliveryOutcome:
         """Send `option` now or queue it; a Do-not-disturb-like option takes a duration."""
         self.check_request(option, duration)
-        if duration is None and option == self.coordinator.client.duration_option:
+        if duration is None and option == self.client.duration_option:
             duration = self.person.dnd_duration
-        return await self.person.queue.async_submit(DesiredPresence(option, duration))
+        return await self.queue.async_submit(DesiredPresence(option, duration))
+
+
+class StatusPresetSelect(DeliveringEntity[StatusMessage], SelectEntity):
+    """A person's status as one of the provider's suggested statuses (text and emoji)."""
+
+    def __init__(
+        self,
+        coordinator: PresenceCoordinator,
+        subentry: ConfigSubentry,
+        person: PersonRuntime,
+        client: StatusClient,
+    ) -> None:
+        """Deliver through the person's status queue."""
+        super().__init__(coordinator, subentry, person, STATUS_PRESET)
+        assert person.status_queue is not None
+        self.queue = person.status_queue
+        self.client = client
+        self._attr_options = list(client.status_presets)
+
+    @property
+    @override
+    def current_option(self) -> str | None:
+        """The preset the wanted (else the known) status matches, if any."""
+        status = self.queue.desired or self.known.status
+        if status is None:
+            return None
+        shown = (status.text or "", status.emoji_name or "")
+        return next(
+            (
+                option
+                for option, preset in self.client.status_presets.items()
+                if (preset.text, preset.emoji_name) == shown
+            ),
+            None,
+        )
+
+    @property
+    @override
+    def extra_state_attributes(self) -> dict[str, Any]:
+        return {"read_back": self.client.can_read_status} | super().extra_state_attributes
+
+    @override
+    @handle_api_errors
+    async def async_select_option(self, option: str) -> None:
+        await self.queue.async_submit(self.client.status_presets[option])

@@ -1,0 +1,112 @@
+"""The Status text (status message) of each controlled person."""
+
+from typing import Any, override
+
+from homeassistant.components.text import MAX_LENGTH_STATE_STATE, TextEntity, TextEntityDescription
+from homeassistant.config_entries import ConfigSubentry
+from homeassistant.core import HomeAssistant
+from homeassistant.exceptions import ServiceValidationError
+from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
+
+from .api import InvalidRequestError, StatusClient, StatusMessage
+from .const import DOMAIN, SUBENTRY_USER
+from .coordinator import PersonRuntime, PresenceBridgeConfigEntry, PresenceCoordinator
+from .delivery import DeliveryOutcome
+from .entity import DeliveringEntity
+from .helpers import handle_api_errors
+
+PARALLEL_UPDATES = 1
+
+STATUS_MESSAGE = TextEntityDescription(key="status_message", translation_key="status_message")
+
+
+async def async_setup_entry(
+    hass: HomeAssistant,
+    entry: PresenceBridgeConfigEntry,
+    async_add_entities: AddConfigEntryEntitiesCallback,
+) -> None:
+    """Add a Status text per person, where the provider has status messages."""
+    data = entry.runtime_data
+    if not isinstance(data.client, StatusClient):
+        return
+    for subentry in entry.get_subentries_of_type(SUBENTRY_USER):
+        person = data.people[subentry.subentry_id]
+        async_add_entities(
+            [StatusText(data.coordinator, subentry, person, data.client)],
+            config_subentry_id=subentry.subentry_id,
+        )
+
+
+class StatusText(DeliveringEntity[StatusMessage], TextEntity):
+    """A person's status text; empty clears it. The emoji is left as it is."""
+
+    def __init__(
+        self,
+        coordinator: PresenceCoordinator,
+        subentry: ConfigSubentry,
+        person: PersonRuntime,
+        client: StatusClient,
+    ) -> None:
+        """Deliver through the person's status queue."""
+        super().__init__(coordinator, subentry, person, STATUS_MESSAGE)
+        assert person.status_queue is not None
+        self.queue = person.status_queue
+        self.client = client
+        self._attr_native_min = 0
+        self._attr_native_max = min(client.status_max_length, MAX_LENGTH_STATE_STATE)
+
+    @property
+    @override
+    def native_value(self) -> str | None:
+        desired = self.queue.desired
+        status = desired if desired and desired.text is not None else self.known.status
+        if status is None or status.text is None:
+            return None
+        return status.text[: self.native_max]
+
+    @property
+    @override
+    def extra_state_attributes(self) -> dict[str, Any]:
+        status = self.known.status
+        return {
+            "emoji": status.emoji_name or None if status else None,
+            "read_back": self.client.can_read_status,
+        } | super().extra_state_attributes
+
+    @override
+    async def async_set_value(self, value: str) -> None:
+        await self.async_request_status(value)
+
+    async def async_check_request(self, text: str, emoji: str | None) -> StatusMessage:
+        """The status to send, refused (before anything is sent) if the provider can't take it."""
+        try:
+            self.client.check_status_text(text)
+        except InvalidRequestError as err:
+            raise ServiceValidationError(
+                translation_domain=DOMAIN,
+                translation_key="status_too_long",
+                translation_placeholders={
+                    "entity": self.entity_id,
+                    "length": str(len(text)),
+                    "max": str(self.client.status_max_length),
+                },
+            ) from err
+        if emoji is None:
+            return StatusMessage(text=text)
+        try:
+            resolved = await self.client.resolve_emoji(emoji)
+        except InvalidRequestError as err:
+            raise ServiceValidationError(
+                translation_domain=DOMAIN,
+                translation_key="unknown_emoji",
+                translation_placeholders={"entity": self.entity_id, "emoji": emoji},
+            ) from err
+        return StatusMessage(text, resolved.emoji_name, resolved.emoji_code, resolved.reaction_type)
+
+    @handle_api_errors
+    async def async_request_status(
+        self, text: str, emoji: str | None = None, checked: StatusMessage | None = None
+    ) -> DeliveryOutcome:
+        """Send the status now or queue it."""
+        status = checked or await self.async_check_request(text, emoji)
+        return await self.queue.async_submit(status)
