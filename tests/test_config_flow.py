@@ -35,7 +35,7 @@ async def start_zoom_flow(hass: HomeAssistant) -> str:
     """Open the menu, pick Zoom, return the flow id."""
     result = await hass.config_entries.flow.async_init(DOMAIN, context={"source": SOURCE_USER})
     assert result["type"] is FlowResultType.MENU
-    assert result["menu_options"] == ["zoom", "vonage"]
+    assert result["menu_options"] == ["zoom", "vonage", "zulip"]
     result = await hass.config_entries.flow.async_configure(
         result["flow_id"], {"next_step_id": "zoom"}
     )

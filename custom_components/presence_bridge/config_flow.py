@@ -1,8 +1,8 @@
 """Config flow: a provider menu, one entry per account, a `user` subentry per person."""
 
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
-from typing import Any, override
+from dataclasses import dataclass, field
+from typing import Any, Literal, override
 
 from homeassistant.config_entries import (
     ConfigEntry,
@@ -30,34 +30,41 @@ from homeassistant.helpers.selector import (
 import voluptuous as vol
 
 from .api import (
+    OWN_USER,
     AuthenticationError,
     InvalidRequestError,
     NotFoundError,
     PermissionMissingError,
     PresenceBridgeError,
-    PresenceClient,
+    ProviderClient,
     ProviderUnavailableError,
     RemoteUser,
 )
 from .api.vonage import REGIONS, default_api_url, default_auth_url
 from .api.zoom import DEFAULT_API_URL, DEFAULT_OAUTH_URL
+from .api.zulip import is_allowed_url, parse_zuliprc
 from .const import (
     CONF_ACCOUNT_ID,
     CONF_ADVANCED,
+    CONF_API_KEY,
     CONF_API_URL,
     CONF_AUTH_URL,
     CONF_CLIENT_ID,
     CONF_CLIENT_SECRET,
+    CONF_EMAIL,
     CONF_OAUTH_URL,
     CONF_PROVIDER,
     CONF_REGION,
     CONF_UPDATE_INTERVAL,
+    CONF_URL,
     CONF_USER_ID,
+    CONF_ZULIPRC,
     DEFAULT_UPDATE_INTERVAL,
     DOMAIN,
     LOGGER,
     PROVIDER_VONAGE,
     PROVIDER_ZOOM,
+    PROVIDER_ZULIP,
     SUBENTRY_USER,
 )
 from .coordinator import PresenceBridgeConfigEntry
@@ -67,43 +74,85 @@ PASSWORD = TextSelector(TextSelectorConfig(type=TextSelectorType.PASSWORD))
 URL = TextSelector(TextSelectorConfig(type=TextSelectorType.URL))
 
 
+class FormError(Exception):
+    """A form's input is unusable as it is; `error` is the translated error's key."""
+
+    def __init__(self, error: str) -> None:
+        """Name the error shown on the form."""
+        super().__init__(error)
+        self.error = error
+
+
 @dataclass(frozen=True, kw_only=True)
 class AccountForm:
     """How one provider's account is asked for, identified and named."""
 
     credentials: dict[vol.Marker, Any]
-    server_urls: dict[vol.Marker, Any]
-    """Fields of the collapsed "Server addresses" section."""
+    server_urls: dict[vol.Marker, Any] = field(default_factory=dict)
+    """Fields of the collapsed "Server addresses" section, if the provider has one."""
     secret: str
     """The field reauthentication asks for again."""
-    unique_id: Callable[[Mapping[str, Any]], str]
+    unique_id: Callable[[Mapping[str, Any], RemoteUser | None], str | None]
+    """The account's id: from the form, or (returning None until then) from the check."""
     title: Callable[[Mapping[str, Any]], str]
-    default_urls: Callable[[Mapping[str, Any]], dict[str, str]] = lambda data: {}
-    """URLs derived from the other fields, where the user left them empty."""
-    first_person: bool = False
-    """Whether the account step also names the first person to control."""
+    prepare: Callable[[dict[str, Any]], dict[str, Any]] = lambda data: data
+    """Turns the form's values into the entry's data; raises FormError."""
+    first_person: Literal["ask", "self"] | None = None
+    """The first person to control: asked for in the form, or the account's own user."""
 
     def schema(self, *, with_person: bool) -> vol.Schema:
         """The account form, with the first person's field where the provider asks for it."""
-        person = {vol.Required(CONF_USER_ID): str} if with_person and self.first_person else {}
-        advanced = section(vol.Schema(self.server_urls), {"collapsed": True})
-        return vol.Schema({**self.credentials, **person, vol.Required(CONF_ADVANCED): advanced})
+        fields = dict(self.credentials)
+        if with_person and self.first_person == "ask":
+            fields[vol.Required(CONF_USER_ID)] = str
+        if self.server_urls:
+            advanced = section(vol.Schema(self.server_urls), {"collapsed": True})
+            fields[vol.Required(CONF_ADVANCED)] = advanced
+        return vol.Schema(fields)
 
     def entry_data(self, provider: str, user_input: Mapping[str, Any]) -> dict[str, Any]:
-        """An entry's data from the form: the section flattened, empty URLs defaulted."""
-        data: dict[str, Any] = {
+        """An entry's data from the form: the section flattened, empty values left out."""
+        values = {
             key: value
             for key, value in user_input.items()
             if key not in (CONF_ADVANCED, CONF_USER_ID)
         }
-        data = {CONF_PROVIDER: provider, **data, **user_input.get(CONF_ADVANCED, {})}
-        return self.default_urls(data) | {key: value for key, value in data.items() if value}
+        values |= user_input.get(CONF_ADVANCED, {})
+        data = {key: value for key, value in values.items() if value}
+        return {CONF_PROVIDER: provider, **self.prepare(data)}
 
     def form_values(self, data: Mapping[str, Any]) -> dict[str, Any]:
         """An entry's data as suggested form values: the secret left out, URLs in their section."""
         urls = {str(key) for key in self.server_urls}
         values = {k: v for k, v in data.items() if k != self.secret and k not in urls}
         return values | {CONF_ADVANCED: {k: v for k, v in data.items() if k in urls}}
+
+    def person_to_check(self, user_input: Mapping[str, Any]) -> str | None:
+        """Whom the account step reads to prove the account works, if anyone."""
+        if self.first_person == "self":
+            return OWN_USER
+        return user_input.get(CONF_USER_ID)
+
+
+def _vonage_data(data: dict[str, Any]) -> dict[str, Any]:
+    """Server addresses left empty become the region's."""
+    region = data[CONF_REGION]
+    defaults = {CONF_AUTH_URL: default_auth_url(region), CONF_API_URL: default_api_url(region)}
+    return defaults | data
+
+
+def _zulip_data(data: dict[str, Any]) -> dict[str, Any]:
+    """Credentials from a pasted zuliprc, or from the fields; only https (or loopback)."""
+    if zuliprc := data.pop(CONF_ZULIPRC, None):
+        try:
+            data = parse_zuliprc(zuliprc)
+        except InvalidRequestError as err:
+            raise FormError("invalid_zuliprc") from err
+    if not all(data.get(key) for key in (CONF_URL, CONF_EMAIL, CONF_API_KEY)):
+        raise FormError("missing_credentials")
+    if not is_allowed_url(data[CONF_URL]):
+        raise FormError("insecure_url")
+    return {**data, CONF_URL: data[CONF_URL].rstrip("/")}
 
 
 ACCOUNT_FORMS: dict[str, AccountForm] = {
@@ -118,9 +167,9 @@ ACCOUNT_FORMS: dict[str, AccountForm] = {
             vol.Required(CONF_OAUTH_URL, default=DEFAULT_OAUTH_URL): URL,
         },
         secret=CONF_CLIENT_SECRET,
-        unique_id=lambda data: data[CONF_ACCOUNT_ID],
+        unique_id=lambda data, user: data[CONF_ACCOUNT_ID],
         title=lambda data: f"Zoom {data[CONF_ACCOUNT_ID]}",
-        first_person=True,
+        first_person="ask",
     ),
     PROVIDER_VONAGE: AccountForm(
         credentials={
@@ -134,18 +183,28 @@ ACCOUNT_FORMS: dict[str, AccountForm] = {
         },
         server_urls={vol.Optional(CONF_AUTH_URL): URL, vol.Optional(CONF_API_URL): URL},
         secret=CONF_CLIENT_SECRET,
-        unique_id=lambda data: f"{data[CONF_REGION]}:{data[CONF_CLIENT_ID]}",
+        unique_id=lambda data, user: f"{data[CONF_REGION]}:{data[CONF_CLIENT_ID]}",
         title=lambda data: f"Vonage {data[CONF_REGION].upper()} {data[CONF_CLIENT_ID]}",
-        default_urls=lambda data: {
-            CONF_AUTH_URL: default_auth_url(data[CONF_REGION]),
-            CONF_API_URL: default_api_url(data[CONF_REGION]),
+        prepare=_vonage_data,
+    ),
+    PROVIDER_ZULIP: AccountForm(
+        credentials={
+            vol.Optional(CONF_URL): URL,
+            vol.Optional(CONF_EMAIL): str,
+            vol.Optional(CONF_API_KEY): PASSWORD,
+            vol.Optional(CONF_ZULIPRC): TextSelector(TextSelectorConfig(multiline=True)),
         },
+        secret=CONF_API_KEY,
+        unique_id=lambda data, user: f"{data[CONF_URL]}:{user.user_id}" if user else None,
+        title=lambda data: f"Zulip {data[CONF_EMAIL]}",
+        prepare=_zulip_data,
+        first_person="self",
     ),
 }
 
 
 async def _async_validate(
-    client: PresenceClient, user_id: str | None
+    client: ProviderClient, user_id: str | None
 ) -> tuple[RemoteUser | None, dict[str, str]]:
     """Call the provider as the entry will: read the person, or at least the account."""
     try:
@@ -160,7 +219,11 @@ async def _async_validate(
     except NotFoundError:
         error = "user_not_found"
     except InvalidRequestError:
-        error = "invalid_user_id"
+        if user_id is None:
+            LOGGER.exception("The provider refused the account check")
+            error = "unknown"
+        else:
+            error = "invalid_user_id"
     except ProviderUnavailableError:
         error = "cannot_connect"
     except PresenceBridgeError:
@@ -206,6 +269,10 @@ class PresenceBridgeConfigFlow(ConfigFlow, domain=DOMAIN):
         """Connect Vonage Contact Center API credentials of one region."""
         return await self._async_step_account(PROVIDER_VONAGE, user_input)
 
+    async def async_step_zulip(self, user_input: dict[str, Any] | None = None) -> ConfigFlowResult:
+        """Connect a Zulip account (its own status first) by key or zuliprc."""
+        return await self._async_step_account(PROVIDER_ZULIP, user_input)
+
     async def _async_step_account(
         self, provider: str, user_input: dict[str, Any] | None
     ) -> ConfigFlowResult:
@@ -213,16 +280,24 @@ class PresenceBridgeConfigFlow(ConfigFlow, domain=DOMAIN):
         form = ACCOUNT_FORMS[provider]
         errors: dict[str, str] = {}
         if user_input is not None:
-            data = form.entry_data(provider, user_input)
-            await self.async_set_unique_id(form.unique_id(data))
-            self._abort_if_unique_id_configured()
-            client = create_client(self.hass, data)
-            user, errors = await _async_validate(client, user_input.get(CONF_USER_ID))
-            if not errors:
-                subentries = [_person_subentry(user)] if user else []
-                return self.async_create_entry(
-                    title=form.title(data), data=data, subentries=subentries
-                )
+            try:
+                data = form.entry_data(provider, user_input)
+            except FormError as err:
+                errors = {"base": err.error}
+            else:
+                if (unique_id := form.unique_id(data, None)) is not None:
+                    await self.async_set_unique_id(unique_id)
+                    self._abort_if_unique_id_configured()
+                client = create_client(self.hass, data)
+                user, errors = await _async_validate(client, form.person_to_check(user_input))
+                if not errors:
+                    if unique_id is None:
+                        await self.async_set_unique_id(form.unique_id(data, user))
+                        self._abort_if_unique_id_configured()
+                    subentries = [_person_subentry(user)] if user else []
+                    return self.async_create_entry(
+                        title=form.title(data), data=data, subentries=subentries
+                    )
         return self.async_show_form(
             step_id=provider,
             data_schema=self.add_suggested_values_to_schema(
@@ -264,13 +339,21 @@ class PresenceBridgeConfigFlow(ConfigFlow, domain=DOMAIN):
         form = ACCOUNT_FORMS[provider]
         errors: dict[str, str] = {}
         if user_input is not None:
-            data = form.entry_data(provider, user_input)
-            await self.async_set_unique_id(form.unique_id(data))
-            self._abort_if_unique_id_mismatch(reason="wrong_account")
-            client = create_client(self.hass, data)
-            _, errors = await _async_validate(client, _first_user_id(entry))
-            if not errors:
-                return self._async_update_entry(entry, data)
+            try:
+                data = form.entry_data(provider, user_input)
+            except FormError as err:
+                errors = {"base": err.error}
+            else:
+                if (unique_id := form.unique_id(data, None)) is not None:
+                    await self.async_set_unique_id(unique_id)
+                    self._abort_if_unique_id_mismatch(reason="wrong_account")
+                client = create_client(self.hass, data)
+                user, errors = await _async_validate(client, _first_user_id(entry))
+                if not errors:
+                    if unique_id is None:
+                        await self.async_set_unique_id(form.unique_id(data, user))
+                        self._abort_if_unique_id_mismatch(reason="wrong_account")
+                    return self._async_update_entry(entry, data)
         return self.async_show_form(
             step_id="reconfigure",
             data_schema=self.add_suggested_values_to_schema(
@@ -309,6 +392,8 @@ class UserSubentryFlow(ConfigSubentryFlow):
         if entry.state is not ConfigEntryState.LOADED:
             return self.async_abort(reason="entry_not_loaded")
         client = entry.runtime_data.client
+        if not client.can_add_people:
+            return self.async_abort(reason="cannot_add_people")
         errors: dict[str, str] = {}
         if user_input is not None:
             user, errors = await _async_validate(client, user_input[CONF_USER_ID])
@@ -340,7 +425,7 @@ class UserSubentryFlow(ConfigSubentryFlow):
         )
 
     @staticmethod
-    async def _async_list_choices(client: PresenceClient, entry: ConfigEntry) -> list[RemoteUser]:
+    async def _async_list_choices(client: ProviderClient, entry: ConfigEntry) -> list[RemoteUser]:
         """The people the account may list and does not control yet; none if it may not."""
         try:
             users = await client.list_users() or []

@@ -16,11 +16,16 @@ CONF_API_URL: Final = "api_url"
 CONF_OAUTH_URL: Final = "oauth_url"
 CONF_AUTH_URL: Final = "auth_url"
 CONF_REGION: Final = "region"
+CONF_URL: Final = "url"
+CONF_EMAIL: Final = "email"
+CONF_API_KEY: Final = "api_key"
+CONF_ZULIPRC: Final = "zuliprc"
 CONF_ADVANCED: Final = "advanced"
 CONF_UPDATE_INTERVAL: Final = "update_interval"
 
 PROVIDER_ZOOM: Final = "zoom"
 PROVIDER_VONAGE: Final = "vonage"
+PROVIDER_ZULIP: Final = "zulip"
 
 SUBENTRY_USER: Final = "user"
 
@@ -31,3 +36,5 @@ MAX_CONCURRENT_SENDS: Final = 4
 
 ATTR_PRESENCE: Final = "presence"
 ATTR_DURATION: Final = "duration"
+ATTR_MESSAGE: Final = "message"
+ATTR_EMOJI: Final = "emoji"

@@ -7,18 +7,22 @@ from aiohttp import ClientSession
 from homeassistant.core import HomeAssistant
 from homeassistant.helpers.aiohttp_client import async_get_clientsession
 
-from .api import PresenceClient, VonageClient, ZoomClient
+from .api import ProviderClient, VonageClient, ZoomClient, ZulipClient
 from .const import (
     CONF_ACCOUNT_ID,
+    CONF_API_KEY,
     CONF_API_URL,
     CONF_AUTH_URL,
     CONF_CLIENT_ID,
     CONF_CLIENT_SECRET,
+    CONF_EMAIL,
     CONF_OAUTH_URL,
     CONF_PROVIDER,
     CONF_REGION,
+    CONF_URL,
     PROVIDER_VONAGE,
     PROVIDER_ZOOM,
+    PROVIDER_ZULIP,
 )
 
 
@@ -44,14 +48,21 @@ def _vonage(session: ClientSession, data: Mapping[str, Any]) -> VonageClient:
     )
 
 
-CLIENT_FACTORIES: dict[str, Callable[[ClientSession, Mapping[str, Any]], PresenceClient]] = {
+def _zulip(session: ClientSession, data: Mapping[str, Any]) -> ZulipClient:
+    return ZulipClient(
+        session, url=data[CONF_URL], email=data[CONF_EMAIL], api_key=data[CONF_API_KEY]
+    )
+
+
+CLIENT_FACTORIES: dict[str, Callable[[ClientSession, Mapping[str, Any]], ProviderClient]] = {
     PROVIDER_ZOOM: _zoom,
     PROVIDER_VONAGE: _vonage,
+    PROVIDER_ZULIP: _zulip,
 }
 """The providers, in the order the config flow's menu offers them."""
 PROVIDERS = tuple(CLIENT_FACTORIES)
 
 
-def create_client(hass: HomeAssistant, data: Mapping[str, Any]) -> PresenceClient:
+def create_client(hass: HomeAssistant, data: Mapping[str, Any]) -> ProviderClient:
     """The provider client for an entry's data, on Home Assistant's shared session."""
     return CLIENT_FACTORIES[data[CONF_PROVIDER]](async_get_clientsession(hass), data)

@@ -1,9 +1,11 @@
 """Presence Bridge's actions, registered once for every provider and entry."""
 
 import asyncio
-from typing import Any, cast
+from collections.abc import Awaitable, Callable
+from typing import Any
 
 from homeassistant.components.select import DOMAIN as SELECT_DOMAIN
+from homeassistant.components.text import DOMAIN as TEXT_DOMAIN
 from homeassistant.core import (
     EntityServiceResponse,
     HomeAssistant,
@@ -17,15 +19,53 @@ from homeassistant.helpers.entity import Entity
 from homeassistant.helpers.service import async_register_batched_platform_entity_service
 import voluptuous as vol
 
-from .const import ATTR_DURATION, ATTR_PRESENCE, DOMAIN
+from .const import ATTR_DURATION, ATTR_EMOJI, ATTR_MESSAGE, ATTR_PRESENCE, DOMAIN
+from .delivery import DeliveryOutcome
 from .select import PresenceSelect
+from .text import StatusText
 
 SERVICE_SET_PRESENCE = "set_presence"
+SERVICE_SET_STATUS_MESSAGE = "set_status_message"
 
 SET_PRESENCE_SCHEMA: dict[vol.Marker, object] = {
     vol.Required(ATTR_PRESENCE): cv.string,
     vol.Optional(ATTR_DURATION): vol.All(vol.Coerce(int), vol.Range(min=1, max=1440)),
 }
+SET_STATUS_MESSAGE_SCHEMA: dict[vol.Marker, object] = {
+    vol.Required(ATTR_MESSAGE): vol.Any(cv.string, None),
+    vol.Optional(ATTR_EMOJI): cv.string,
+}
+
+
+def _targets[E: Entity](entities: list[Entity], kind: type[E], key: str) -> list[E]:
+    """The targets, all of the entity class the action acts on."""
+    for entity in entities:
+        if not isinstance(entity, kind):
+            raise ServiceValidationError(
+                translation_domain=DOMAIN,
+                translation_key=key,
+                translation_placeholders={"entity": entity.entity_id},
+            )
+    return [entity for entity in entities if isinstance(entity, kind)]
+
+
+async def _async_answer_each(
+    call: ServiceCall, requests: dict[str, Callable[[], Awaitable[DeliveryOutcome]]]
+) -> EntityServiceResponse:
+    """Run every target's request at once; answer each outcome, or raise the first error."""
+    failures: list[HomeAssistantError] = []
+
+    async def outcome(request: Callable[[], Awaitable[DeliveryOutcome]]) -> dict[str, Any]:
+        try:
+            return (await request()).as_dict()
+        except HomeAssistantError as err:
+            failures.append(err)
+            return {"result": "error", "error": str(err)}
+
+    results = await asyncio.gather(*(outcome(request) for request in requests.values()))
+    if failures and not call.return_response:
+        raise failures[0]
+    return dict(zip(requests, results, strict=True))
 
 
 async def _async_set_presence(
@@ -34,29 +74,37 @@ async def _async_set_presence(
     """Check every target, then send to all; answer each target's outcome."""
     presence: str = call.data[ATTR_PRESENCE]
     duration: int | None = call.data.get(ATTR_DURATION)
-    for entity in entities:
-        if not isinstance(entity, PresenceSelect):
-            raise ServiceValidationError(
-                translation_domain=DOMAIN,
-                translation_key="not_a_presence_entity",
-                translation_placeholders={"entity": entity.entity_id},
+    selects = _targets(entities, PresenceSelect, "not_a_presence_entity")
+    for select in selects:
+        select.check_request(presence, duration)
+    return await _async_answer_each(
+        call,
+        {
+            select.entity_id: lambda select=select: select.async_request_presence(
+                presence, duration
             )
-        entity.check_request(presence, duration)
-    selects = cast("list[PresenceSelect]", entities)
-    failures: list[HomeAssistantError] = []
+            for select in selects
+        },
+    )
 
-    async def request(select: PresenceSelect) -> dict[str, Any]:
-        try:
-            outcome = await select.async_request_presence(presence, duration)
-        except HomeAssistantError as err:
-            failures.append(err)
-            return {"result": "error", "error": str(err)}
-        return outcome.as_dict()
 
-    results = await asyncio.gather(*(request(select) for select in selects))
-    if failures and not call.return_response:
-        raise failures[0]
-    return {select.entity_id: result for select, result in zip(selects, results, strict=True)}
+async def _async_set_status_message(
+    entities: list[Entity], call: ServiceCall
+) -> EntityServiceResponse | None:
+    """Check every target (length, emoji), then send to all; answer each target's outcome."""
+    message: str = call.data[ATTR_MESSAGE] or ""
+    emoji: str | None = call.data.get(ATTR_EMOJI)
+    texts = _targets(entities, StatusText, "not_a_status_entity")
+    checked = [await text.async_check_request(message, emoji) for text in texts]
+    return await _async_answer_each(
+        call,
+        {
+            text.entity_id: lambda text=text, status=status: text.async_request_status(
+                message, checked=status
+            )
+            for text, status in zip(texts, checked, strict=True)
+        },
+    )
 
 
 @callback
@@ -69,5 +117,14 @@ def async_setup_services(hass: HomeAssistant) -> None:
         entity_domain=SELECT_DOMAIN,
         schema=SET_PRESENCE_SCHEMA,
         func=_async_set_presence,
+        supports_response=SupportsResponse.OPTIONAL,
+    )
+    async_register_batched_platform_entity_service(
+        hass,
+        DOMAIN,
+        SERVICE_SET_STATUS_MESSAGE,
+        entity_domain=TEXT_DOMAIN,
+        schema=SET_STATUS_MESSAGE_SCHEMA,
+        func=_async_set_status_message,
         supports_response=SupportsResponse.OPTIONAL,
     )

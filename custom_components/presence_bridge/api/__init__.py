@@ -1,6 +1,7 @@
 """Typed asyncio clients for the providers' presence APIs, with no Home Assistant import."""
 
 from .client import (
+    OWN_USER,
     Presence,
     PresenceClient,
     ProviderClient,
@@ -20,8 +21,10 @@ from .errors import (
 )
 from .vonage import VonageClient
 from .zoom import ZoomClient
+from .zulip import ZulipClient
 
 __all__ = [
+    "OWN_USER",
     "AuthenticationError",
     "InvalidRequestError",
     "NotFoundError",
@@ -38,4 +41,5 @@ __all__ = [
     "UserNotSignedInError",
     "VonageClient",
     "ZoomClient",
+    "ZulipClient",
 ]

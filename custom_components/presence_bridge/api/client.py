@@ -1,11 +1,12 @@
 """The interface Home Assistant uses for every provider, and the models it returns."""
 
 from abc import ABC, abstractmethod
-from collections.abc import Iterable
+import asyncio
+from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass
 from typing import ClassVar
 
-from .errors import InvalidRequestError
+from .errors import InvalidRequestError, NotFoundError
 
 
 @dataclass(frozen=True, slots=True)
@@ -41,6 +42,28 @@ class StatusMessage:
     emoji_name: str | None = None
     emoji_code: str | None = None
     reaction_type: str | None = None
+
+
+async def gather_known[V](
+    user_ids: Iterable[str], fetch: Callable[[str], Awaitable[V]]
+) -> dict[str, V]:
+    """`fetch` each person at once; people the provider does not know are left out."""
+    user_ids = list(user_ids)
+    results = await asyncio.gather(
+        *(fetch(user_id) for user_id in user_ids), return_exceptions=True
+    )
+    known: dict[str, V] = {}
+    for user_id, result in zip(user_ids, results, strict=True):
+        if isinstance(result, NotFoundError):
+            continue
+        if isinstance(result, BaseException):
+            raise result
+        known[user_id] = result
+    return known
+
+
+OWN_USER = "me"
+"""`get_user(OWN_USER)` is the credentials' own user, for providers that act as one."""
 
 
 class ProviderClient(ABC):

@@ -1,6 +1,5 @@
 """Zoom: Server-to-Server OAuth and the presence_status endpoints."""
 
-import asyncio
 from collections.abc import Callable, Iterable
 from enum import StrEnum
 import re
@@ -10,7 +9,7 @@ from urllib.parse import quote
 
 import aiohttp
 
-from .client import Presence, PresenceClient, RemoteUser
+from .client import Presence, PresenceClient, RemoteUser, gather_known
 from .errors import (
     AuthenticationError,
     InvalidRequestError,
@@ -148,18 +147,7 @@ class ZoomClient(PresenceClient):
 
     @override
     async def get_presences(self, user_ids: Iterable[str]) -> dict[str, Presence]:
-        user_ids = list(user_ids)
-        results = await asyncio.gather(
-            *(self.get_presence(user_id) for user_id in user_ids), return_exceptions=True
-        )
-        presences: dict[str, Presence] = {}
-        for user_id, result in zip(user_ids, results, strict=True):
-            if isinstance(result, NotFoundError):
-                continue
-            if isinstance(result, BaseException):
-                raise result
-            presences[user_id] = result
-        return presences
+        return await gather_known(user_ids, self.get_presence)
 
     @override
     async def _send_presence(self, user_id: str, option: str, duration: int | None) -> None:

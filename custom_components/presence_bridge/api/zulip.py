@@ -1,0 +1,283 @@
+"""Zulip: HTTP Basic with an API key, and the user status endpoints (providers.md §3)."""
+
+from collections.abc import Callable, Iterable, Mapping
+import configparser
+import ipaddress
+import time
+from typing import Any, ClassVar, override
+import unicodedata
+from urllib.parse import quote, urlsplit
+
+import aiohttp
+
+from .client import OWN_USER, RemoteUser, StatusClient, StatusMessage, gather_known
+from .emoji import UNICODE_EMOJI
+from .errors import (
+    AuthenticationError,
+    InvalidRequestError,
+    NotFoundError,
+    PresenceBridgeError,
+    RateLimitedError,
+)
+from .http import ErrorResponse, HttpCore
+
+USER_AGENT = "PresenceBridge/0.1.0"
+READ_STATUS_LEVEL = 262
+"""Zulip 9.0: `GET /users/{user_id}/status`."""
+ADMIN_STATUS_LEVEL = 407
+"""Zulip 11.0: administrators set others' status with `POST /users/{user_id}/status`."""
+BOT_ADMIN_STATUS_LEVEL = 473
+"""Zulip 12.0: bots (with an administrator role) may use that endpoint too."""
+ADMIN_ROLES = frozenset({100, 200})
+"""Organization owner and administrator."""
+STATUS_FIELDS = ("status_text", "emoji_name", "emoji_code", "reaction_type")
+UNICODE = "unicode_emoji"
+AUTH_CODES = frozenset({"UNAUTHORIZED", "INVALID_API_KEY", "USER_DEACTIVATED", "REALM_DEACTIVATED"})
+
+
+def parse_zuliprc(text: str) -> dict[str, str]:
+    """The `url`, `email` and `api_key` of a zuliprc's `[api]` section (`site`, `email`, `key`).
+
+    A site without a scheme gets https (http for localhost), as Zulip's own bindings do.
+    """
+    parser = configparser.ConfigParser(interpolation=None)
+    try:
+        parser.read_string(text)
+    except configparser.Error as err:
+        raise InvalidRequestError(f"Not a zuliprc: {err}") from err
+    if not parser.has_section("api"):
+        raise InvalidRequestError("The zuliprc has no [api] section")
+    section = parser["api"]
+    values = {key: section.get(key, "").strip() for key in ("site", "email", "key")}
+    if missing := [key for key, value in values.items() if not value]:
+        raise InvalidRequestError(f"The zuliprc's [api] section lacks {', '.join(missing)}")
+    site = values["site"]
+    if "://" not in site:
+        site = f"{'http' if site.startswith('localhost') else 'https'}://{site}"
+    return {"url": site.rstrip("/"), "email": values["email"], "api_key": values["key"]}
+
+
+def is_allowed_url(url: str) -> bool:
+    """Whether the API key may be sent to `url`: https, or http to this machine only."""
+    try:
+        parts = urlsplit(url.strip())
+        host = parts.hostname
+    except ValueError:
+        return False
+    if not host or parts.scheme not in ("https", "http"):
+        return False
+    if parts.scheme == "https" or host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def map_zulip_error(response: ErrorResponse) -> PresenceBridgeError | None:
+    """Zulip's `{"result": "error", "msg", "code"}` errors (§3.7), by `code` (`msg` is translated).
+
+    A 5xx, or an error without a code (a proxy's page, a missing endpoint), is left
+    to the mapping by status. BAD_REQUEST says nothing more specific than that the
+    request was refused; NONEXISTENT_SUBDOMAIN (a wrong server URL) is refused too.
+    """
+    body = response.body if isinstance(response.body, dict) else {}
+    code = body.get("code")
+    if code is None or response.status >= 500:
+        return None
+    message = str(body.get("msg") or f"HTTP {response.status}")
+    if code in AUTH_CODES:
+        return AuthenticationError(message)
+    if code == "RATE_LIMIT_HIT":
+        retry_after = response.retry_after
+        if retry_after is None and isinstance(body.get("retry-after"), int | float):
+            retry_after = float(body["retry-after"])
+        return RateLimitedError(message, retry_after=retry_after)
+    return InvalidRequestError(message, code=str(code))
+
+
+def _preset(text: str, emoji_name: str) -> StatusMessage:
+    return StatusMessage(text, emoji_name, UNICODE_EMOJI[emoji_name], UNICODE)
+
+
+class ZulipClient(StatusClient):
+    """A Zulip account (a person's or a bot's) by its API key.
+
+    It sets its own status; from Zulip 11.0 an administrator sets other people's
+    too. Reading a status needs Zulip 9.0: `connect()` learns what the server offers.
+    """
+
+    manufacturer = "Zulip"
+    status_max_length = 60
+    status_presets: ClassVar[dict[str, StatusMessage]] = {
+        # The web app's suggested statuses; `none` clears text and emoji.
+        "none": StatusMessage("", "", "", ""),
+        "in_a_meeting": _preset("In a meeting", "calendar"),
+        "commuting": _preset("Commuting", "bus"),
+        "out_sick": _preset("Out sick", "hurt"),
+        "vacationing": _preset("Vacationing", "palm_tree"),
+        "working_remotely": _preset("Working remotely", "house"),
+    }
+
+    def __init__(
+        self,
+        session: aiohttp.ClientSession,
+        *,
+        url: str,
+        email: str,
+        api_key: str,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        """Set up the client; nothing is sent until the first call. `url` must be allowed."""
+        if not is_allowed_url(url):
+            raise ValueError(f"Refusing to send a Zulip API key to {url!r}: https is required")
+        self.http = HttpCore(
+            session,
+            f"{url.strip().rstrip('/')}/api/v1",
+            map_error=map_zulip_error,
+            headers={
+                "Authorization": aiohttp.encode_basic_auth(email, api_key),
+                "User-Agent": USER_AGENT,
+            },
+            clock=clock,
+        )
+        self._me: RemoteUser | None = None
+        self.feature_level = 0
+        self.is_admin = False
+        self.is_bot = False
+
+    @property
+    @override
+    def can_read_status(self) -> bool:
+        return self.feature_level >= READ_STATUS_LEVEL
+
+    @property
+    @override
+    def can_add_people(self) -> bool:
+        level = self.feature_level
+        return (
+            self.is_admin
+            and level >= ADMIN_STATUS_LEVEL
+            and (not self.is_bot or level >= BOT_ADMIN_STATUS_LEVEL)
+        )
+
+    async def connect(self) -> RemoteUser:
+        """Read the own user and the server's feature level; return the own user."""
+        me = await self.http.request("GET", "/users/me")
+        settings = await self.http.request("GET", "/server_settings")
+        # Servers before Zulip 3.0 have no feature level: none of the newer endpoints.
+        self.feature_level = int(settings.get("zulip_feature_level") or 0)
+        self.is_admin = me.get("role") in ADMIN_ROLES or bool(me.get("is_admin"))
+        self.is_bot = bool(me.get("is_bot"))
+        self._me = _user(me)
+        return self._me
+
+    @override
+    async def check_credentials(self) -> None:
+        await self.connect()
+
+    async def _own_user(self) -> RemoteUser:
+        """The own user, connecting first the first time."""
+        return self._me or await self.connect()
+
+    @override
+    async def get_user(self, user_id: str) -> RemoteUser:
+        """The own user (by id, email or `OWN_USER`), or anyone by id or email."""
+        me = await self._own_user()
+        key = user_id.strip()
+        if not key:
+            raise InvalidRequestError("A Zulip user id or email address is needed")
+        if key == me.user_id or key.casefold() in (OWN_USER, (me.email or "").casefold()):
+            return me
+        body = await self._look_up(f"/users/{quote(key, safe='@')}", key)
+        return _user(body["user"])
+
+    @override
+    async def get_statuses(self, user_ids: Iterable[str]) -> dict[str, StatusMessage]:
+        """Each person's status, missing fields as "" (so a cleared status equals `none`)."""
+        paths = {user_id: f"/users/{_numeric(user_id)}/status" for user_id in user_ids}
+
+        async def status_of(user_id: str) -> StatusMessage:
+            status = (await self._look_up(paths[user_id], user_id)).get("status") or {}
+            return StatusMessage(*(str(status.get(key, "")) for key in STATUS_FIELDS))
+
+        return await gather_known(paths, status_of)
+
+    @override
+    async def _send_status(self, user_id: str, status: StatusMessage) -> None:
+        values = (status.text, status.emoji_name, status.emoji_code, status.reaction_type)
+        form = {
+            key: value
+            for key, value in zip(STATUS_FIELDS, values, strict=True)
+            if value is not None
+        }
+        me = await self._own_user()
+        path = "/users/me/status" if user_id == me.user_id else f"/users/{_numeric(user_id)}/status"
+        await self._about_user("POST", path, form=form)
+
+    @override
+    async def resolve_emoji(self, name: str) -> StatusMessage:
+        """A custom emoji first (as Zulip resolves names), then a Unicode one.
+
+        Unicode names come from the table of Zulip's names, else from the Unicode
+        character name (`hot_beverage`), reported under Zulip's name where the table
+        has the character; a name only Unicode knows may still be refused by Zulip.
+        """
+        name = name.strip().strip(":").lower()
+        body = await self.http.request("GET", "/realm/emoji")
+        for emoji in (body.get("emoji") or {}).values():
+            if emoji.get("name") == name and not emoji.get("deactivated"):
+                return StatusMessage(
+                    emoji_name=name, emoji_code=str(emoji["id"]), reaction_type="realm_emoji"
+                )
+        if name == "zulip":
+            return StatusMessage(
+                emoji_name=name, emoji_code=name, reaction_type="zulip_extra_emoji"
+            )
+        if (code := UNICODE_EMOJI.get(name)) is None:
+            code = _code_by_unicode_name(name)
+            name = next((known for known, value in UNICODE_EMOJI.items() if value == code), name)
+        return StatusMessage(emoji_name=name, emoji_code=code, reaction_type=UNICODE)
+
+    async def _about_user(
+        self, method: str, path: str, form: Mapping[str, str] | None = None
+    ) -> Any:
+        """A request about one person; a 404 is a missing endpoint (an older server), not person."""
+        try:
+            return await self.http.request(method, path, form=form)
+        except NotFoundError as err:
+            raise InvalidRequestError(
+                f"This Zulip server (feature level {self.feature_level}) has no {method} {path}"
+            ) from err
+
+    async def _look_up(self, path: str, user_id: str) -> dict[str, Any]:
+        """A GET about one person; Zulip answers BAD_REQUEST (No such user) for a stranger."""
+        try:
+            return await self._about_user("GET", path)
+        except InvalidRequestError as err:
+            if err.code == "BAD_REQUEST":
+                raise NotFoundError(f"No Zulip user {user_id!r}") from err
+            raise
+
+
+def _user(user: Mapping[str, Any]) -> RemoteUser:
+    """A user object of `GET /users/me` or `/users/{id}`."""
+    return RemoteUser(str(user["user_id"]), user["full_name"], user["email"])
+
+
+def _numeric(user_id: str) -> str:
+    """A Zulip user id (a number); anything else is refused before sending."""
+    if not (user_id.isascii() and user_id.isdigit()):
+        raise InvalidRequestError(f"{user_id!r} is not a Zulip user id (a number)")
+    return user_id
+
+
+def _code_by_unicode_name(name: str) -> str:
+    """Zulip's code for the symbol Unicode calls `name` (underscores for spaces)."""
+    try:
+        characters = unicodedata.lookup(name.replace("_", " "))
+    except KeyError:
+        characters = ""
+    if not any(unicodedata.category(character) == "So" for character in characters):
+        raise InvalidRequestError(f"Unknown emoji {name!r}")
+    return "-".join(f"{ord(character):04x}" for character in characters)
