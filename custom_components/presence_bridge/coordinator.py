@@ -1,5 +1,7 @@
 """Reads every controlled person's presence and status of one account, once per interval."""
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field, replace
 from datetime import timedelta
 
@@ -110,13 +112,17 @@ class PresenceCoordinator(DataUpdateCoordinator[dict[str, PersonState]]):
             known = replace(known, status=replace(known.status or StatusMessage(), **sent))
         self.data = {**self.data, subentry_id: known}
 
-    async def _async_update_data(self) -> dict[str, Presence]:
+    async def _async_setup(self) -> None:
+        with self._provider_errors():
+            await self.client.prepare()
+
+    async def _async_update_data(self) -> dict[str, PersonState]:
         user_ids = {
             subentry.subentry_id: subentry.data[CONF_USER_ID]
             for subentry in self.config_entry.get_subentries_of_type(SUBENTRY_USER)
         }
         client = self.client
-        try:
+        with self._provider_errors():
             presences = (
                 await client.get_presences(user_ids.values())
                 if isinstance(client, PresenceClient)
@@ -127,17 +133,6 @@ class PresenceCoordinator(DataUpdateCoordinator[dict[str, PersonState]]):
                 if isinstance(client, StatusClient) and client.can_read_status
                 else None
             )
-        except AuthenticationError as err:
-            raise translate_error(err, ConfigEntryAuthFailed) from err
-        except PermissionMissingError as err:
-            self._set_issue("missing_permission", True, {"scope": err.scope or "-"})
-            raise translate_error(err, UpdateFailed) from err
-        except RateLimitedError as err:
-            failure = translate_error(err, UpdateFailed)
-            failure.retry_after = err.retry_after
-            raise failure from err
-        except PresenceBridgeError as err:
-            raise translate_error(err, UpdateFailed) from err
         self._set_issue("missing_permission", False)
         people: dict[str, PersonState] = {}
         for subentry_id, user_id in user_ids.items():
@@ -156,6 +151,23 @@ class PresenceCoordinator(DataUpdateCoordinator[dict[str, PersonState]]):
                     statuses[user_id] if statuses is not None else known.status,
                 )
         return people
+
+    @contextmanager
+    def _provider_errors(self) -> Iterator[None]:
+        """Provider errors as the coordinator's: reauth, repair issue, or a failed update."""
+        try:
+            yield
+        except AuthenticationError as err:
+            raise translate_error(err, ConfigEntryAuthFailed) from err
+        except PermissionMissingError as err:
+            self._set_issue("missing_permission", True, {"scope": err.scope or "-"})
+            raise translate_error(err, UpdateFailed) from err
+        except RateLimitedError as err:
+            failure = translate_error(err, UpdateFailed)
+            failure.retry_after = err.retry_after
+            raise failure from err
+        except PresenceBridgeError as err:
+            raise translate_error(err, UpdateFailed) from err
 
     def _set_issue(
         self,

@@ -80,6 +80,9 @@ class ProviderClient(ABC):
     async def check_credentials(self) -> None:
         """Prove the credentials work, without reading any person."""
 
+    async def prepare(self) -> None:  # noqa: B027 - most providers need nothing here
+        """Learn what the account can do, once before the first read."""
+
     @abstractmethod
     async def get_user(self, user_id: str) -> RemoteUser:
         """Look a person up by the id or email address a user typed."""

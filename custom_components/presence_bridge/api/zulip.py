@@ -161,6 +161,11 @@ class ZulipClient(StatusClient):
             and (not self.is_bot or level >= BOT_ADMIN_STATUS_LEVEL)
         )
 
+    @override
+    async def prepare(self) -> None:
+        """Learn the feature level and role, which decide what the entities can do."""
+        await self.connect()
+
     async def connect(self) -> RemoteUser:
         """Read the own user and the server's feature level; return the own user."""
         me = await self.http.request("GET", "/users/me")
