@@ -127,10 +127,15 @@ class AccountForm:
         values = {k: v for k, v in data.items() if k != self.secret and k not in urls}
         return values | {CONF_ADVANCED: {k: v for k, v in data.items() if k in urls}}
 
-    def person_to_check(self, user_input: Mapping[str, Any]) -> str | None:
-        """Whom the account step reads to prove the account works, if anyone."""
+    def person_to_check(
+        self, user_input: Mapping[str, Any], entry: ConfigEntry | None
+    ) -> str | None:
+        """Whom to read to prove the account works: its own user, the first person, or no one."""
         if self.first_person == "self":
             return OWN_USER
+        if entry is not None:
+            users = entry.get_subentries_of_type(SUBENTRY_USER)
+            return users[0].data[CONF_USER_ID] if users else None
         return user_input.get(CONF_USER_ID)
 
 
@@ -232,12 +237,6 @@ async def _async_validate(
     return None, {"base": error}
 
 
-def _first_user_id(entry: ConfigEntry) -> str | None:
-    """The id of a person the entry controls, to prove new credentials can read them."""
-    users = entry.get_subentries_of_type(SUBENTRY_USER)
-    return users[0].data[CONF_USER_ID] if users else None
-
-
 class PresenceBridgeConfigFlow(ConfigFlow, domain=DOMAIN):
     """Add a provider account."""
 
@@ -289,7 +288,7 @@ class PresenceBridgeConfigFlow(ConfigFlow, domain=DOMAIN):
                     await self.async_set_unique_id(unique_id)
                     self._abort_if_unique_id_configured()
                 client = create_client(self.hass, data)
-                user, errors = await _async_validate(client, form.person_to_check(user_input))
+                user, errors = await _async_validate(client, form.person_to_check(user_input, None))
                 if not errors:
                     if unique_id is None:
                         await self.async_set_unique_id(form.unique_id(data, user))
@@ -320,7 +319,8 @@ class PresenceBridgeConfigFlow(ConfigFlow, domain=DOMAIN):
         if user_input is not None:
             data = {**entry.data, secret: user_input[secret]}
             client = create_client(self.hass, data)
-            _, errors = await _async_validate(client, _first_user_id(entry))
+            person = ACCOUNT_FORMS[entry.data[CONF_PROVIDER]].person_to_check(user_input, entry)
+            _, errors = await _async_validate(client, person)
             if not errors:
                 return self._async_update_entry(entry, data)
         return self.async_show_form(
@@ -348,7 +348,9 @@ class PresenceBridgeConfigFlow(ConfigFlow, domain=DOMAIN):
                     await self.async_set_unique_id(unique_id)
                     self._abort_if_unique_id_mismatch(reason="wrong_account")
                 client = create_client(self.hass, data)
-                user, errors = await _async_validate(client, _first_user_id(entry))
+                user, errors = await _async_validate(
+                    client, form.person_to_check(user_input, entry)
+                )
                 if not errors:
                     if unique_id is None:
                         await self.async_set_unique_id(form.unique_id(data, user))

@@ -142,9 +142,12 @@ class HttpCore:
         tokens: TokenCache | None = None,
         headers: Mapping[str, str] | None = None,
         timeout: float = DEFAULT_TIMEOUT,
-        clock: Callable[[], float] = time.time,
+        clock: Callable[[], float] | None = None,
     ) -> None:
-        """Set up requests against `base_url`, with bearer tokens from `tokens` if given."""
+        """Set up requests against `base_url`, with bearer tokens from `tokens` if given.
+
+        `clock` (Unix time) defaults to `time.time`, looked up at each call.
+        """
         self.session = session
         self.base_url = base_url.rstrip("/")
         self._map_error = map_error
@@ -172,7 +175,8 @@ class HttpCore:
         cache (and `authenticate`), a 401 drops the token and the request is sent
         once more with a new one.
         """
-        if (wait := self._exhausted_until - self._clock()) > 0:
+        now = self._clock() if self._clock else time.time()
+        if (wait := self._exhausted_until - now) > 0:
             raise RateLimitedError("The provider's request budget is used up", retry_after=wait)
         url = path if "://" in path else f"{self.base_url}{path}"
         all_headers = self._headers | dict(headers or {})

@@ -3,7 +3,6 @@
 from collections.abc import Callable, Iterable, Mapping
 import configparser
 import ipaddress
-import time
 from typing import Any, ClassVar, override
 import unicodedata
 from urllib.parse import quote, urlsplit
@@ -126,7 +125,7 @@ class ZulipClient(StatusClient):
         url: str,
         email: str,
         api_key: str,
-        clock: Callable[[], float] = time.time,
+        clock: Callable[[], float] | None = None,
     ) -> None:
         """Set up the client; nothing is sent until the first call. `url` must be allowed."""
         if not is_allowed_url(url):

@@ -1,0 +1,435 @@
+"""Zulip end to end: connecting, own and colleagues' status, presets, emoji, limits."""
+
+from collections.abc import AsyncGenerator
+from datetime import timedelta
+
+from aiohttp import web
+from freezegun.api import FrozenDateTimeFactory
+from homeassistant.config_entries import SOURCE_USER, ConfigEntryState
+from homeassistant.const import ATTR_ENTITY_ID
+from homeassistant.core import HomeAssistant
+from homeassistant.data_entry_flow import FlowResultType
+from homeassistant.exceptions import HomeAssistantError, ServiceValidationError
+from homeassistant.util import dt as dt_util
+import pytest
+from pytest_homeassistant_custom_component.common import MockConfigEntry, async_fire_time_changed
+
+from custom_components.presence_bridge.const import DOMAIN, SUBENTRY_USER
+
+from .fake_zulip import ADMINISTRATOR, MEMBER, FakeZulip
+
+STATUS = "text.ada_lovelace_status"
+PRESET = "select.ada_lovelace_status_preset"
+GRACE_STATUS = "text.grace_hopper_status"
+
+
+@pytest.fixture
+async def fake_zulip(socket_enabled: None) -> AsyncGenerator[FakeZulip]:
+    """A running fake Zulip: Ada (admin, the API key's owner) and Grace."""
+    fake = FakeZulip(clock=lambda: dt_util.utcnow().timestamp())
+    fake.add_user("Ada Lovelace", "ada@example.com", role=ADMINISTRATOR, caller=True)
+    fake.add_user("Grace Hopper", "grace@example.com")
+    await fake.start()
+    yield fake
+    await fake.close()
+
+
+def zulip_data(fake: FakeZulip) -> dict[str, str]:
+    """Entry data pointing at the fake, for Ada's key."""
+    return {
+        "provider": "zulip",
+        "url": fake.url,
+        "email": "ada@example.com",
+        "api_key": fake.caller.api_key,
+    }
+
+
+def ids(fake: FakeZulip) -> dict[str, int]:
+    """User ids by first name."""
+    return {user.full_name.split()[0]: user_id for user_id, user in fake.users.items()}
+
+
+async def setup_zulip(
+    hass: HomeAssistant, fake: FakeZulip, names: tuple[str, ...] = ("Ada",)
+) -> MockConfigEntry:
+    """A loaded Zulip entry controlling the named people."""
+    people = {user.full_name.split()[0]: (uid, user) for uid, user in fake.users.items()}
+    entry = MockConfigEntry(
+        domain=DOMAIN,
+        title="Zulip ada@example.com",
+        unique_id=f"{fake.url}:{people['Ada'][0]}",
+        data=zulip_data(fake),
+        subentries_data=[
+            {
+                "data": {"user_id": str(people[name][0])},
+                "subentry_type": SUBENTRY_USER,
+                "title": people[name][1].full_name,
+                "unique_id": str(people[name][0]),
+            }
+            for name in names
+        ],
+    )
+    entry.add_to_hass(hass)
+    assert await hass.config_entries.async_setup(entry.entry_id)
+    await hass.async_block_till_done()
+    return entry
+
+
+def status_posts(fake: FakeZulip) -> list[tuple[str, object]]:
+    """Path and form body of every status update the fake received."""
+    return [(r.path, r.body) for r in fake.api_requests("POST") if r.path.endswith("/status")]
+
+
+async def open_zulip_form(hass: HomeAssistant) -> str:
+    """Pick Zulip in the menu."""
+    result = await hass.config_entries.flow.async_init(DOMAIN, context={"source": SOURCE_USER})
+    result = await hass.config_entries.flow.async_configure(
+        result["flow_id"], {"next_step_id": "zulip"}
+    )
+    assert result["step_id"] == "zulip"
+    return result["flow_id"]
+
+
+@pytest.mark.usefixtures("mock_setup_entry")
+async def test_connect_with_fields(hass: HomeAssistant, fake_zulip: FakeZulip) -> None:
+    """URL, email and key create the entry with the account's own status as first person."""
+    flow_id = await open_zulip_form(hass)
+    form = {"url": fake_zulip.url + "/", "email": "ada@example.com", "api_key": "wrong" * 6}
+    result = await hass.config_entries.flow.async_configure(flow_id, form)
+    assert result["errors"] == {"base": "invalid_auth"}
+
+    form["api_key"] = fake_zulip.caller.api_key
+    result = await hass.config_entries.flow.async_configure(flow_id, form)
+    assert result["type"] is FlowResultType.CREATE_ENTRY
+    assert result["title"] == "Zulip ada@example.com"
+    assert result["data"] == zulip_data(fake_zulip)
+    ada = ids(fake_zulip)["Ada"]
+    assert result["result"].unique_id == f"{fake_zulip.url}:{ada}"
+    [person] = result["result"].subentries.values()
+    assert (person.title, person.data, person.unique_id) == (
+        "Ada Lovelace",
+        {"user_id": str(ada)},
+        str(ada),
+    )
+    assert [r.path for r in fake_zulip.requests][-2:] == [
+        "/api/v1/users/me",
+        "/api/v1/server_settings",
+    ]
+    assert fake_zulip.requests[-2].headers["Authorization"].startswith("Basic ")
+
+
+@pytest.mark.usefixtures("mock_setup_entry")
+async def test_connect_with_zuliprc(hass: HomeAssistant, fake_zulip: FakeZulip) -> None:
+    """A pasted zuliprc works alone; the same account twice is refused."""
+    zuliprc = (
+        f"[api]\nemail=ada@example.com\nkey={fake_zulip.caller.api_key}\nsite={fake_zulip.url}\n"
+    )
+    flow_id = await open_zulip_form(hass)
+    result = await hass.config_entries.flow.async_configure(flow_id, {"zuliprc": zuliprc})
+    assert result["type"] is FlowResultType.CREATE_ENTRY
+    assert result["data"] == zulip_data(fake_zulip)
+
+    flow_id = await open_zulip_form(hass)
+    result = await hass.config_entries.flow.async_configure(flow_id, {"zuliprc": zuliprc})
+    assert result["type"] is FlowResultType.ABORT
+    assert result["reason"] == "already_configured"
+
+
+@pytest.mark.parametrize(
+    ("form", "error"),
+    [
+        ({"url": "https://chat.example.com", "email": "ada@example.com"}, "missing_credentials"),
+        (
+            {"url": "http://chat.example.com", "email": "ada@example.com", "api_key": "k" * 32},
+            "insecure_url",
+        ),
+        ({"zuliprc": "[other]\nkey=1\n"}, "invalid_zuliprc"),
+    ],
+)
+async def test_bad_input_sends_nothing(
+    hass: HomeAssistant, fake_zulip: FakeZulip, form: dict[str, str], error: str
+) -> None:
+    """Missing credentials, plain http to another host and a broken zuliprc are refused."""
+    flow_id = await open_zulip_form(hass)
+    result = await hass.config_entries.flow.async_configure(flow_id, form)
+    assert result["errors"] == {"base": error}
+    assert fake_zulip.requests == []
+
+
+async def test_status_text(hass: HomeAssistant, fake_zulip: FakeZulip) -> None:
+    """The text shows the status; setting and clearing it sends only status_text."""
+    fake_zulip.caller.status = {"status_text": "Writing notes"}
+    await setup_zulip(hass, fake_zulip)
+    state = hass.states.get(STATUS)
+    assert state.state == "Writing notes"
+    assert state.attributes["read_back"] is True
+    assert state.attributes["max"] == 60
+
+    for text in ("On vacation", ""):
+        await hass.services.async_call(
+            "text", "set_value", {ATTR_ENTITY_ID: STATUS, "value": text}, blocking=True
+        )
+        assert hass.states.get(STATUS).state == text
+    assert status_posts(fake_zulip) == [
+        ("/api/v1/users/me/status", {"status_text": "On vacation"}),
+        ("/api/v1/users/me/status", {"status_text": ""}),
+    ]
+
+
+async def test_status_text_too_long(hass: HomeAssistant, fake_zulip: FakeZulip) -> None:
+    """61 code points are refused with a translated error before anything is sent."""
+    await setup_zulip(hass, fake_zulip)
+    with pytest.raises(ServiceValidationError) as err:
+        await hass.services.async_call(
+            DOMAIN,
+            "set_status_message",
+            {ATTR_ENTITY_ID: STATUS, "message": "🌴" * 61},
+            blocking=True,
+        )
+    assert err.value.translation_key == "status_too_long"
+    assert err.value.translation_placeholders["length"] == "61"
+    assert status_posts(fake_zulip) == []
+
+
+@pytest.mark.parametrize(
+    ("preset", "body"),
+    [
+        ("none", {"status_text": "", "emoji_name": "", "emoji_code": "", "reaction_type": ""}),
+        (
+            "in_a_meeting",
+            {
+                "status_text": "In a meeting",
+                "emoji_name": "calendar",
+                "emoji_code": "1f4c5",
+                "reaction_type": "unicode_emoji",
+            },
+        ),
+        (
+            "commuting",
+            {
+                "status_text": "Commuting",
+                "emoji_name": "bus",
+                "emoji_code": "1f68c",
+                "reaction_type": "unicode_emoji",
+            },
+        ),
+        (
+            "out_sick",
+            {
+                "status_text": "Out sick",
+                "emoji_name": "hurt",
+                "emoji_code": "1f915",
+                "reaction_type": "unicode_emoji",
+            },
+        ),
+        (
+            "vacationing",
+            {
+                "status_text": "Vacationing",
+                "emoji_name": "palm_tree",
+                "emoji_code": "1f334",
+                "reaction_type": "unicode_emoji",
+            },
+        ),
+        (
+            "working_remotely",
+            {
+                "status_text": "Working remotely",
+                "emoji_name": "house",
+                "emoji_code": "1f3e0",
+                "reaction_type": "unicode_emoji",
+            },
+        ),
+    ],
+)
+async def test_each_preset_sends_its_status(
+    hass: HomeAssistant, fake_zulip: FakeZulip, preset: str, body: dict[str, str]
+) -> None:
+    """Each preset is one form POST with its text and Unicode emoji; the select shows it."""
+    fake_zulip.caller.status = {"status_text": "Something else"}
+    await setup_zulip(hass, fake_zulip)
+    assert hass.states.get(PRESET).state == "unknown"
+    await hass.services.async_call(
+        "select", "select_option", {ATTR_ENTITY_ID: PRESET, "option": preset}, blocking=True
+    )
+    assert status_posts(fake_zulip) == [("/api/v1/users/me/status", body)]
+    assert hass.states.get(PRESET).state == preset
+    assert hass.states.get(STATUS).state == body["status_text"]
+
+
+async def test_admin_sets_a_colleague(hass: HomeAssistant, fake_zulip: FakeZulip) -> None:
+    """An administrator adds Grace by email and sets her status through the admin endpoint."""
+    entry = await setup_zulip(hass, fake_zulip)
+    result = await hass.config_entries.subentries.async_init(
+        (entry.entry_id, "user"), context={"source": SOURCE_USER}
+    )
+    result = await hass.config_entries.subentries.async_configure(
+        result["flow_id"], {"user_id": "grace@example.com"}
+    )
+    grace = ids(fake_zulip)["Grace"]
+    assert result["type"] is FlowResultType.CREATE_ENTRY
+    assert result["data"] == {"user_id": str(grace)}
+    await hass.async_block_till_done()
+
+    await hass.services.async_call(
+        DOMAIN,
+        "set_status_message",
+        {ATTR_ENTITY_ID: [GRACE_STATUS, STATUS], "message": "on vacation", "emoji": "car"},
+        blocking=True,
+    )
+    car = {
+        "status_text": "on vacation",
+        "emoji_name": "car",
+        "emoji_code": "1f697",
+        "reaction_type": "unicode_emoji",
+    }
+    assert sorted(status_posts(fake_zulip)) == [
+        (f"/api/v1/users/{grace}/status", car),
+        ("/api/v1/users/me/status", car),
+    ]
+    assert fake_zulip.users[grace].status["status_text"] == "on vacation"
+
+
+@pytest.mark.parametrize(
+    ("role", "feature_level"), [(MEMBER, 500), (ADMINISTRATOR, 406)], ids=["member", "zulip10"]
+)
+async def test_others_only_for_admins_on_new_servers(
+    hass: HomeAssistant, fake_zulip: FakeZulip, role: int, feature_level: int
+) -> None:
+    """Without admin rights or Zulip 11, adding people aborts with a reason."""
+    fake_zulip.caller.role = role
+    fake_zulip.feature_level = feature_level
+    entry = await setup_zulip(hass, fake_zulip)
+    result = await hass.config_entries.subentries.async_init(
+        (entry.entry_id, "user"), context={"source": SOURCE_USER}
+    )
+    assert result["type"] is FlowResultType.ABORT
+    assert result["reason"] == "cannot_add_people"
+
+
+async def test_old_server_is_write_only(hass: HomeAssistant, fake_zulip: FakeZulip) -> None:
+    """Before feature level 262 nothing is read back; the entities say so and show what was set."""
+    fake_zulip.feature_level = 200
+    await setup_zulip(hass, fake_zulip)
+    assert not [r for r in fake_zulip.api_requests("GET") if r.path.endswith("/status")]
+    state = hass.states.get(STATUS)
+    assert state.state == "unknown"
+    assert state.attributes["read_back"] is False
+    assert hass.states.get(PRESET).attributes["read_back"] is False
+
+    await hass.services.async_call(
+        "select", "select_option", {ATTR_ENTITY_ID: PRESET, "option": "commuting"}, blocking=True
+    )
+    assert hass.states.get(STATUS).state == "Commuting"
+    assert hass.states.get(PRESET).state == "commuting"
+
+
+async def test_emoji_resolution(hass: HomeAssistant, fake_zulip: FakeZulip) -> None:
+    """Custom realm emoji are used by id; deactivated or unknown ones are refused up front."""
+    await setup_zulip(hass, fake_zulip)
+    await hass.services.async_call(
+        DOMAIN,
+        "set_status_message",
+        {ATTR_ENTITY_ID: STATUS, "message": "Shipped", "emoji": "green_tick"},
+        blocking=True,
+    )
+    assert status_posts(fake_zulip)[-1][1] == {
+        "status_text": "Shipped",
+        "emoji_name": "green_tick",
+        "emoji_code": "1",
+        "reaction_type": "realm_emoji",
+    }
+    for emoji in ("old_logo", "no_such_emoji_anywhere"):
+        with pytest.raises(ServiceValidationError) as err:
+            await hass.services.async_call(
+                DOMAIN,
+                "set_status_message",
+                {ATTR_ENTITY_ID: STATUS, "message": "x", "emoji": emoji},
+                blocking=True,
+            )
+        assert err.value.translation_key == "unknown_emoji"
+    assert len(status_posts(fake_zulip)) == 1
+
+
+async def test_rate_limit_hit_is_waited_out(
+    hass: HomeAssistant, fake_zulip: FakeZulip, freezer: FrozenDateTimeFactory
+) -> None:
+    """RATE_LIMIT_HIT queues the change and sends it after Retry-After."""
+    await setup_zulip(hass, fake_zulip)
+    fake_zulip.fail_next.append(
+        web.json_response(
+            {
+                "result": "error",
+                "msg": "API usage exceeded rate limit",
+                "code": "RATE_LIMIT_HIT",
+                "retry-after": 7.5,
+            },
+            status=429,
+            headers={"Retry-After": "8"},
+        )
+    )
+    await hass.services.async_call(
+        "text", "set_value", {ATTR_ENTITY_ID: STATUS, "value": "Later"}, blocking=True
+    )
+    assert hass.states.get(STATUS).attributes["pending"] is True
+    freezer.tick(timedelta(seconds=9))
+    async_fire_time_changed(hass)
+    await hass.async_block_till_done(wait_background_tasks=True)
+    assert fake_zulip.caller.status["status_text"] == "Later"
+    assert hass.states.get(STATUS).attributes["pending"] is False
+
+
+async def test_used_up_budget_waits_for_reset(
+    hass: HomeAssistant, fake_zulip: FakeZulip, freezer: FrozenDateTimeFactory
+) -> None:
+    """With X-RateLimit-Remaining 0, the next change waits for X-RateLimit-Reset, unsent."""
+    fake_zulip.rate_limit = 3  # what setup uses: users/me, server_settings, Ada's status
+    await setup_zulip(hass, fake_zulip)
+    assert fake_zulip.requests[-1].path == f"/api/v1/users/{ids(fake_zulip)['Ada']}/status"
+    await hass.services.async_call(
+        "text", "set_value", {ATTR_ENTITY_ID: STATUS, "value": "Soon"}, blocking=True
+    )
+    assert status_posts(fake_zulip) == []
+    assert hass.states.get(STATUS).attributes["pending"] is True
+    assert fake_zulip.rejected_429 == 0
+    fake_zulip.rate_limit = 200
+    for _ in range(4):
+        freezer.tick(timedelta(seconds=20))
+        async_fire_time_changed(hass)
+        await hass.async_block_till_done(wait_background_tasks=True)
+    assert status_posts(fake_zulip) == [("/api/v1/users/me/status", {"status_text": "Soon"})]
+
+
+async def test_invalid_key_starts_reauth(hass: HomeAssistant, fake_zulip: FakeZulip) -> None:
+    """A revoked key fails the change with invalid_auth and starts reauth; a new key works."""
+    entry = await setup_zulip(hass, fake_zulip)
+    old_key = fake_zulip.caller.api_key
+    fake_zulip.caller.api_key = "n" * 32
+    with pytest.raises(HomeAssistantError) as err:
+        await hass.services.async_call(
+            "text", "set_value", {ATTR_ENTITY_ID: STATUS, "value": "x"}, blocking=True
+        )
+    assert err.value.translation_key == "invalid_auth"
+    await hass.async_block_till_done()
+    [flow] = hass.config_entries.flow.async_progress()
+    assert flow["context"]["source"] == "reauth"
+    result = await hass.config_entries.flow.async_configure(flow["flow_id"], {"api_key": old_key})
+    assert result["errors"] == {"base": "invalid_auth"}
+    result = await hass.config_entries.flow.async_configure(flow["flow_id"], {"api_key": "n" * 32})
+    assert result["reason"] == "reauth_successful"
+    await hass.async_block_till_done()
+    assert entry.state is ConfigEntryState.LOADED
+
+
+async def test_reconfigure_to_another_account(hass: HomeAssistant, fake_zulip: FakeZulip) -> None:
+    """Grace's key is another account: reconfigure refuses it after reading the user."""
+    entry = await setup_zulip(hass, fake_zulip)
+    grace = fake_zulip.users[ids(fake_zulip)["Grace"]]
+    result = await entry.start_reconfigure_flow(hass)
+    fake_zulip.caller_id = ids(fake_zulip)["Grace"]
+    result = await hass.config_entries.flow.async_configure(
+        result["flow_id"],
+        {"url": fake_zulip.url, "email": "grace@example.com", "api_key": grace.api_key},
+    )
+    assert result["type"] is FlowResultType.ABORT
+    assert result["reason"] == "wrong_account"
