@@ -198,8 +198,8 @@ async def test_old_server_and_legacy_admin_flag(client: ZulipClient, fake: FakeZ
             "out_sick",
             {
                 "status_text": "Out sick",
-                "emoji_name": "hurt",
-                "emoji_code": "1f915",
+                "emoji_name": "sick",
+                "emoji_code": "1f912",
                 "reaction_type": "unicode_emoji",
             },
         ),

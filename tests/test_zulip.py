@@ -217,8 +217,8 @@ async def test_status_text_too_long(hass: HomeAssistant, fake_zulip: FakeZulip) 
             "out_sick",
             {
                 "status_text": "Out sick",
-                "emoji_name": "hurt",
-                "emoji_code": "1f915",
+                "emoji_name": "sick",
+                "emoji_code": "1f912",
                 "reaction_type": "unicode_emoji",
             },
         ),

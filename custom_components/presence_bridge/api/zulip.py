@@ -109,11 +109,12 @@ class ZulipClient(StatusClient):
     manufacturer = "Zulip"
     status_max_length = 60
     status_presets: ClassVar[dict[str, StatusMessage]] = {
-        # The web app's suggested statuses; `none` clears text and emoji.
+        # Zulip's suggested statuses as the product asks for them (🤒 for out sick,
+        # where the web app shows 🤕); `none` clears text and emoji.
         "none": StatusMessage("", "", "", ""),
         "in_a_meeting": _preset("In a meeting", "calendar"),
         "commuting": _preset("Commuting", "bus"),
-        "out_sick": _preset("Out sick", "hurt"),
+        "out_sick": _preset("Out sick", "sick"),
         "vacationing": _preset("Vacationing", "palm_tree"),
         "working_remotely": _preset("Working remotely", "house"),
     }
