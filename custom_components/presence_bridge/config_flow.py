@@ -279,24 +279,12 @@ class PresenceBridgeConfigFlow(ConfigFlow, domain=DOMAIN):
         form = ACCOUNT_FORMS[provider]
         errors: dict[str, str] = {}
         if user_input is not None:
-            try:
-                data = form.entry_data(provider, user_input)
-            except FormError as err:
-                errors = {"base": err.error}
-            else:
-                if (unique_id := form.unique_id(data, None)) is not None:
-                    await self.async_set_unique_id(unique_id)
-                    self._abort_if_unique_id_configured()
-                client = create_client(self.hass, data)
-                user, errors = await _async_validate(client, form.person_to_check(user_input, None))
-                if not errors:
-                    if unique_id is None:
-                        await self.async_set_unique_id(form.unique_id(data, user))
-                        self._abort_if_unique_id_configured()
-                    subentries = [_person_subentry(user)] if user else []
-                    return self.async_create_entry(
-                        title=form.title(data), data=data, subentries=subentries
-                    )
+            data, user, errors = await self._async_check_account(form, provider, user_input, None)
+            if not errors:
+                subentries = [_person_subentry(user)] if user else []
+                return self.async_create_entry(
+                    title=form.title(data), data=data, subentries=subentries
+                )
         return self.async_show_form(
             step_id=provider,
             data_schema=self.add_suggested_values_to_schema(
@@ -304,6 +292,39 @@ class PresenceBridgeConfigFlow(ConfigFlow, domain=DOMAIN):
             ),
             errors=errors,
         )
+
+    async def _async_check_account(
+        self,
+        form: AccountForm,
+        provider: str,
+        user_input: dict[str, Any],
+        entry: ConfigEntry | None,
+    ) -> tuple[dict[str, Any], RemoteUser | None, dict[str, str]]:
+        """The entry's data, the person read and the form's errors.
+
+        A new account must not be configured yet; a reconfigured `entry` must stay
+        the same account. Where the form tells the account, that is checked before
+        anything is sent; otherwise once the provider named its user.
+        """
+
+        async def check_account(unique_id: str) -> None:
+            await self.async_set_unique_id(unique_id)
+            if entry is None:
+                self._abort_if_unique_id_configured()
+            else:
+                self._abort_if_unique_id_mismatch(reason="wrong_account")
+
+        try:
+            data = form.entry_data(provider, user_input)
+        except FormError as err:
+            return {}, None, {"base": err.error}
+        if (unique_id := form.unique_id(data, None)) is not None:
+            await check_account(unique_id)
+        client = create_client(self.hass, data)
+        user, errors = await _async_validate(client, form.person_to_check(user_input, entry))
+        if not errors and unique_id is None:
+            await check_account(str(form.unique_id(data, user)))
+        return data, user, errors
 
     async def async_step_reauth(self, entry_data: Mapping[str, Any]) -> ConfigFlowResult:
         """The provider refused the credentials."""
@@ -339,23 +360,9 @@ class PresenceBridgeConfigFlow(ConfigFlow, domain=DOMAIN):
         form = ACCOUNT_FORMS[provider]
         errors: dict[str, str] = {}
         if user_input is not None:
-            try:
-                data = form.entry_data(provider, user_input)
-            except FormError as err:
-                errors = {"base": err.error}
-            else:
-                if (unique_id := form.unique_id(data, None)) is not None:
-                    await self.async_set_unique_id(unique_id)
-                    self._abort_if_unique_id_mismatch(reason="wrong_account")
-                client = create_client(self.hass, data)
-                user, errors = await _async_validate(
-                    client, form.person_to_check(user_input, entry)
-                )
-                if not errors:
-                    if unique_id is None:
-                        await self.async_set_unique_id(form.unique_id(data, user))
-                        self._abort_if_unique_id_mismatch(reason="wrong_account")
-                    return self._async_update_entry(entry, data)
+            data, _, errors = await self._async_check_account(form, provider, user_input, entry)
+            if not errors:
+                return self._async_update_entry(entry, data)
         return self.async_show_form(
             step_id="reconfigure",
             data_schema=self.add_suggested_values_to_schema(

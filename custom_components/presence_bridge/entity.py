@@ -7,6 +7,7 @@ from homeassistant.helpers.device_registry import DeviceEntryType, DeviceInfo
 from homeassistant.helpers.entity import EntityDescription
 from homeassistant.helpers.update_coordinator import CoordinatorEntity
 
+from .api import ProviderClient
 from .const import CONF_PROVIDER, DOMAIN
 from .coordinator import PersonRuntime, PersonState, PresenceCoordinator
 from .delivery import DeliveryQueue
@@ -57,10 +58,24 @@ class PresenceBridgeEntity(CoordinatorEntity[PresenceCoordinator]):
         return super().available and self.subentry_id in self.coordinator.data
 
 
-class DeliveringEntity[T](PresenceBridgeEntity):
+class DeliveringEntity[T, C: ProviderClient](PresenceBridgeEntity):
     """An entity whose changes go to the provider through one of the person's queues."""
 
-    queue: DeliveryQueue[T]
+    def __init__(
+        self,
+        coordinator: PresenceCoordinator,
+        subentry: ConfigSubentry,
+        person: PersonRuntime,
+        description: EntityDescription,
+        *,
+        queue: DeliveryQueue[T] | None,
+        client: C,
+    ) -> None:
+        """Attach the entity to the person's device and to the queue it delivers through."""
+        super().__init__(coordinator, subentry, person, description)
+        assert queue is not None
+        self.queue = queue
+        self.client = client
 
     @property
     @override

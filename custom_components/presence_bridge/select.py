@@ -3,14 +3,13 @@
 from typing import Any, override
 
 from homeassistant.components.select import SelectEntity, SelectEntityDescription
-from homeassistant.config_entries import ConfigSubentry
 from homeassistant.core import HomeAssistant
 from homeassistant.exceptions import ServiceValidationError
 from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 
 from .api import PresenceClient, StatusClient, StatusMessage
 from .const import DOMAIN, SUBENTRY_USER
-from .coordinator import PersonRuntime, PresenceBridgeConfigEntry, PresenceCoordinator
+from .coordinator import PresenceBridgeConfigEntry
 from .delivery import DeliveryOutcome, DesiredPresence
 from .entity import DeliveringEntity
 from .helpers import handle_api_errors
@@ -32,28 +31,20 @@ async def async_setup_entry(
     for subentry in entry.get_subentries_of_type(SUBENTRY_USER):
         person = data.people[subentry.subentry_id]
         entities: list[SelectEntity] = []
+        about = (data.coordinator, subentry, person)
         if isinstance(client, PresenceClient):
-            entities.append(PresenceSelect(data.coordinator, subentry, person, client))
+            entities.append(
+                PresenceSelect(*about, PRESENCE, queue=person.presence_queue, client=client)
+            )
         if isinstance(client, StatusClient) and client.status_presets:
-            entities.append(StatusPresetSelect(data.coordinator, subentry, person, client))
+            entities.append(
+                StatusPresetSelect(*about, STATUS_PRESET, queue=person.status_queue, client=client)
+            )
         async_add_entities(entities, config_subentry_id=subentry.subentry_id)
 
 
-class PresenceSelect(DeliveringEntity[DesiredPresence], SelectEntity):
+class PresenceSelect(DeliveringEntity[DesiredPresence, PresenceClient], SelectEntity):
     """A person's presence: shows the wanted option at once, the provider's otherwise."""
-
-    def __init__(
-        self,
-        coordinator: PresenceCoordinator,
-        subentry: ConfigSubentry,
-        person: PersonRuntime,
-        client: PresenceClient,
-    ) -> None:
-        """Deliver through the person's presence queue."""
-        super().__init__(coordinator, subentry, person, PRESENCE)
-        assert person.presence_queue is not None
-        self.queue = person.presence_queue
-        self.client = client
 
     @property
     @override
@@ -116,22 +107,13 @@ class PresenceSelect(DeliveringEntity[DesiredPresence], SelectEntity):
         return await self.queue.async_submit(DesiredPresence(option, duration))
 
 
-class StatusPresetSelect(DeliveringEntity[StatusMessage], SelectEntity):
+class StatusPresetSelect(DeliveringEntity[StatusMessage, StatusClient], SelectEntity):
     """A person's status as one of the provider's suggested statuses (text and emoji)."""
 
-    def __init__(
-        self,
-        coordinator: PresenceCoordinator,
-        subentry: ConfigSubentry,
-        person: PersonRuntime,
-        client: StatusClient,
-    ) -> None:
-        """Deliver through the person's status queue."""
-        super().__init__(coordinator, subentry, person, STATUS_PRESET)
-        assert person.status_queue is not None
-        self.queue = person.status_queue
-        self.client = client
-        self._attr_options = list(client.status_presets)
+    @property
+    @override
+    def options(self) -> list[str]:
+        return list(self.client.status_presets)
 
     @property
     @override

@@ -3,14 +3,13 @@
 from typing import Any, override
 
 from homeassistant.components.text import MAX_LENGTH_STATE_STATE, TextEntity, TextEntityDescription
-from homeassistant.config_entries import ConfigSubentry
 from homeassistant.core import HomeAssistant
 from homeassistant.exceptions import ServiceValidationError
 from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 
 from .api import InvalidRequestError, StatusClient, StatusMessage
 from .const import DOMAIN, SUBENTRY_USER
-from .coordinator import PersonRuntime, PresenceBridgeConfigEntry, PresenceCoordinator
+from .coordinator import PresenceBridgeConfigEntry
 from .delivery import DeliveryOutcome
 from .entity import DeliveringEntity
 from .helpers import handle_api_errors
@@ -32,28 +31,29 @@ async def async_setup_entry(
     for subentry in entry.get_subentries_of_type(SUBENTRY_USER):
         person = data.people[subentry.subentry_id]
         async_add_entities(
-            [StatusText(data.coordinator, subentry, person, data.client)],
+            [
+                StatusText(
+                    data.coordinator,
+                    subentry,
+                    person,
+                    STATUS_MESSAGE,
+                    queue=person.status_queue,
+                    client=data.client,
+                )
+            ],
             config_subentry_id=subentry.subentry_id,
         )
 
 
-class StatusText(DeliveringEntity[StatusMessage], TextEntity):
+class StatusText(DeliveringEntity[StatusMessage, StatusClient], TextEntity):
     """A person's status text; empty clears it. The emoji is left as it is."""
 
-    def __init__(
-        self,
-        coordinator: PresenceCoordinator,
-        subentry: ConfigSubentry,
-        person: PersonRuntime,
-        client: StatusClient,
-    ) -> None:
-        """Deliver through the person's status queue."""
-        super().__init__(coordinator, subentry, person, STATUS_MESSAGE)
-        assert person.status_queue is not None
-        self.queue = person.status_queue
-        self.client = client
-        self._attr_native_min = 0
-        self._attr_native_max = min(client.status_max_length, MAX_LENGTH_STATE_STATE)
+    _attr_native_min = 0
+
+    @property
+    @override
+    def native_max(self) -> int:
+        return min(self.client.status_max_length, MAX_LENGTH_STATE_STATE)
 
     @property
     @override
