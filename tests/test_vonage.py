@@ -274,3 +274,25 @@ async def test_user_list_failing_falls_back_to_guid(
     )
     assert result["data_schema"].schema["user_id"] is str
     assert fake_vonage.api_requests()[-1].path == "/useradmin/users"
+
+
+@pytest.mark.usefixtures("mock_setup_entry")
+async def test_account_check_refused(hass: HomeAssistant, fake_vonage: FakeVonage) -> None:
+    """A 400 on the definitions read is an unexpected answer, not a bad user id."""
+    result = await hass.config_entries.flow.async_init(DOMAIN, context={"source": SOURCE_USER})
+    result = await hass.config_entries.flow.async_configure(
+        result["flow_id"], {"next_step_id": "vonage"}
+    )
+    fake_vonage.fail_next.append(
+        web.json_response({"message": "The request is invalid."}, status=400)
+    )
+    result = await hass.config_entries.flow.async_configure(
+        result["flow_id"],
+        {
+            "region": "emea",
+            "client_id": fake_vonage.client_id,
+            "client_secret": fake_vonage.client_secret,
+            "advanced": {"auth_url": fake_vonage.url, "api_url": fake_vonage.url},
+        },
+    )
+    assert result["errors"] == {"base": "unknown"}
