@@ -433,3 +433,35 @@ async def test_reconfigure_to_another_account(hass: HomeAssistant, fake_zulip: F
     )
     assert result["type"] is FlowResultType.ABORT
     assert result["reason"] == "wrong_account"
+
+
+@pytest.mark.usefixtures("mock_setup_entry")
+async def test_wrong_server_is_cannot_connect(hass: HomeAssistant, fake_zulip: FakeZulip) -> None:
+    """A URL with no Zulip API behind it (404) is a connection problem, not a missing person."""
+    flow_id = await open_zulip_form(hass)
+    result = await hass.config_entries.flow.async_configure(
+        flow_id,
+        {
+            "url": f"{fake_zulip.url}/not-zulip",
+            "email": "ada@example.com",
+            "api_key": fake_zulip.caller.api_key,
+        },
+    )
+    assert result["errors"] == {"base": "cannot_connect"}
+
+
+async def test_emoji_lookup_failing_is_translated(
+    hass: HomeAssistant, fake_zulip: FakeZulip
+) -> None:
+    """If the custom emoji cannot be read, the action fails with a translated error, unsent."""
+    await setup_zulip(hass, fake_zulip)
+    fake_zulip.fail_next.append(web.Response(status=503))
+    with pytest.raises(HomeAssistantError) as err:
+        await hass.services.async_call(
+            DOMAIN,
+            "set_status_message",
+            {ATTR_ENTITY_ID: STATUS, "message": "x", "emoji": "green_tick"},
+            blocking=True,
+        )
+    assert err.value.translation_key == "provider_unavailable"
+    assert status_posts(fake_zulip) == []

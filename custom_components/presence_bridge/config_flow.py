@@ -211,7 +211,12 @@ ACCOUNT_FORMS: dict[str, AccountForm] = {
 async def _async_validate(
     client: ProviderClient, user_id: str | None
 ) -> tuple[RemoteUser | None, dict[str, str]]:
-    """Call the provider as the entry will: read the person, or at least the account."""
+    """Call the provider as the entry will: read the person, or at least the account.
+
+    When no particular person was asked for (none, or the account's own user), "not
+    found" and "invalid" mean the server or account is wrong, not a person.
+    """
+    account_check = user_id in (None, OWN_USER)
     try:
         if user_id is None:
             await client.check_credentials()
@@ -222,9 +227,9 @@ async def _async_validate(
     except PermissionMissingError:
         error = "missing_scopes"
     except NotFoundError:
-        error = "user_not_found"
+        error = "cannot_connect" if account_check else "user_not_found"
     except InvalidRequestError:
-        if user_id is None:
+        if account_check:
             LOGGER.exception("The provider refused the account check")
             error = "unknown"
         else:

@@ -77,6 +77,7 @@ class StatusText(DeliveringEntity[StatusMessage, StatusClient], TextEntity):
     async def async_set_value(self, value: str) -> None:
         await self.async_request_status(value)
 
+    @handle_api_errors
     async def async_check_request(self, text: str, emoji: str | None) -> StatusMessage:
         """The status to send, refused (before anything is sent) if the provider can't take it."""
         try:
