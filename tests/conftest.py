@@ -4,6 +4,7 @@ from collections.abc import AsyncGenerator, Generator
 import logging
 from unittest.mock import patch
 
+import aiohttp
 from freezegun.api import FrozenDateTimeFactory
 from homeassistant.core import HomeAssistant
 from homeassistant.util import dt as dt_util
@@ -47,6 +48,35 @@ def no_deprecated_usage(caplog: pytest.LogCaptureFixture) -> Generator[None]:
         or ("deprecated" in record.getMessage().lower() and DOMAIN in record.getMessage())
     ]
     assert not reports
+
+
+START = 1_700_000_000.0
+"""Where the api tests' manual clock starts (Unix time)."""
+
+
+class Clock:
+    """A manual clock shared by a client (tokens, rate-limit holds) and a fake provider."""
+
+    def __init__(self) -> None:
+        """Start at START."""
+        self.now = START
+
+    def __call__(self) -> float:
+        """The current time."""
+        return self.now
+
+
+@pytest.fixture
+def clock() -> Clock:
+    """The api tests' manual clock."""
+    return Clock()
+
+
+@pytest.fixture
+async def session() -> AsyncGenerator[aiohttp.ClientSession]:
+    """A plain aiohttp session, as any asyncio program using api/ would have."""
+    async with aiohttp.ClientSession() as session:
+        yield session
 
 
 @pytest.fixture

@@ -132,13 +132,6 @@ def test_zoom_leaves_unknown_errors_to_the_status_mapping() -> None:
 
 
 @pytest.fixture
-async def session() -> AsyncGenerator[aiohttp.ClientSession]:
-    """A plain aiohttp session, as any asyncio program would have."""
-    async with aiohttp.ClientSession() as session:
-        yield session
-
-
-@pytest.fixture
 async def fake(socket_enabled: None) -> AsyncGenerator[FakeZoom]:
     """A fake Zoom with one user."""
     fake = FakeZoom()

@@ -24,6 +24,7 @@ from custom_components.presence_bridge.api.vonage import (
     map_vonage_error,
 )
 
+from .conftest import START, Clock
 from .fake_vonage import (
     ACCEPT,
     BREAK_ID,
@@ -37,31 +38,6 @@ from .fake_vonage import (
 
 ALICE = "Alice Archer"
 DEFAULT_OPTIONS = ("Ready", "Break", "Lunch", "Logged Out")
-
-
-class Clock:
-    """A clock shared by the client's token cache and the fake."""
-
-    def __init__(self) -> None:
-        """Start at zero."""
-        self.now = 0.0
-
-    def __call__(self) -> float:
-        """The current time."""
-        return self.now
-
-
-@pytest.fixture
-async def session() -> AsyncGenerator[aiohttp.ClientSession]:
-    """A plain aiohttp session, as any asyncio program would have."""
-    async with aiohttp.ClientSession() as session:
-        yield session
-
-
-@pytest.fixture
-def clock() -> Clock:
-    """The shared clock."""
-    return Clock()
 
 
 @pytest.fixture
@@ -136,10 +112,10 @@ async def test_token_refreshed_ahead_and_after_revocation(
 ) -> None:
     """The token is reused, replaced after 90 % of its 7200 s, and once after a 401."""
     await client.get_presence_definitions()
-    clock.now = 6479
+    clock.now = START + 6479
     await client.get_presence_definitions()
     assert len(fake.token_requests()) == 1
-    clock.now = 6481
+    clock.now = START + 6481
     await client.get_presence_definitions()
     assert len(fake.token_requests()) == 2
     fake.revoke_tokens()
@@ -381,7 +357,7 @@ async def test_rate_limit(client: VonageClient, fake: FakeVonage, clock: Clock) 
         await client.get_presence_definitions()
     assert limited.value.retry_after == 30.0
     assert fake.rejected_429 == 2
-    clock.now = 60
+    clock.now = START + 60
     assert await client.get_presence_definitions() == DEFAULT_OPTIONS
 
 

@@ -27,37 +27,12 @@ from custom_components.presence_bridge.api.zulip import (
     parse_zuliprc,
 )
 
+from .conftest import START, Clock
 from .fake_zulip import ADMINISTRATOR, MEMBER, MODERATOR, OWNER, FakeZulip
 
 ALICE = "alice@example.com"
 BOB = "bob@example.com"
-START = 1_700_000_000.0
 FORM = "application/x-www-form-urlencoded"
-
-
-class Clock:
-    """Unix time shared by the client (rate-limit hold) and the fake (rate-limit windows)."""
-
-    def __init__(self) -> None:
-        """Start at a fixed moment."""
-        self.now = START
-
-    def __call__(self) -> float:
-        """The current time."""
-        return self.now
-
-
-@pytest.fixture
-async def session() -> AsyncGenerator[aiohttp.ClientSession]:
-    """A plain aiohttp session, as any asyncio program would have."""
-    async with aiohttp.ClientSession() as session:
-        yield session
-
-
-@pytest.fixture
-def clock() -> Clock:
-    """The shared clock."""
-    return Clock()
 
 
 @pytest.fixture
