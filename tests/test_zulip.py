@@ -288,6 +288,8 @@ async def test_admin_sets_a_colleague(hass: HomeAssistant, fake_zulip: FakeZulip
         ("/api/v1/users/me/status", car),
     ]
     assert fake_zulip.users[grace].status["status_text"] == "on vacation"
+    emoji_reads = [r for r in fake_zulip.requests if r.path == "/api/v1/realm/emoji"]
+    assert len(emoji_reads) == 1
 
 
 @pytest.mark.parametrize(

@@ -42,7 +42,6 @@ async def async_setup_entry(hass: HomeAssistant, entry: PresenceBridgeConfigEntr
     client = create_client(hass, entry.data)
     coordinator = PresenceCoordinator(hass, entry, client)
     data = PresenceBridgeData(
-        client,
         coordinator,
         throttle=SendThrottle(MAX_CONCURRENT_SENDS),
         setup_state=_reload_state(entry),

@@ -340,13 +340,13 @@ class PresenceBridgeConfigFlow(ConfigFlow, domain=DOMAIN):
     ) -> ConfigFlowResult:
         """Ask for a new secret and check it."""
         entry = self._get_reauth_entry()
-        secret = ACCOUNT_FORMS[entry.data[CONF_PROVIDER]].secret
+        form = ACCOUNT_FORMS[entry.data[CONF_PROVIDER]]
+        secret = form.secret
         errors: dict[str, str] = {}
         if user_input is not None:
             data = {**entry.data, secret: user_input[secret]}
             client = create_client(self.hass, data)
-            person = ACCOUNT_FORMS[entry.data[CONF_PROVIDER]].person_to_check(user_input, entry)
-            _, errors = await _async_validate(client, person)
+            _, errors = await _async_validate(client, form.person_to_check(user_input, entry))
             if not errors:
                 return self._async_update_entry(entry, data)
         return self.async_show_form(

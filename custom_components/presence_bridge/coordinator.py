@@ -57,7 +57,6 @@ class PersonRuntime:
 class PresenceBridgeData:
     """The entry's runtime data."""
 
-    client: ProviderClient
     coordinator: PresenceCoordinator
     throttle: SendThrottle
     """Shared by the entry's queues: how fast the account sends."""
@@ -65,6 +64,11 @@ class PresenceBridgeData:
     """Subentries and options as set up; a change to them reloads the entry."""
     people: dict[str, PersonRuntime] = field(default_factory=dict)
     """By subentry id."""
+
+    @property
+    def client(self) -> ProviderClient:
+        """The account's provider client, which the coordinator polls with."""
+        return self.coordinator.client
 
 
 type PresenceBridgeConfigEntry = ConfigEntry[PresenceBridgeData]

@@ -19,6 +19,7 @@ from homeassistant.helpers.entity import Entity
 from homeassistant.helpers.service import async_register_batched_platform_entity_service
 import voluptuous as vol
 
+from .api import StatusClient, StatusMessage
 from .const import ATTR_DURATION, ATTR_EMOJI, ATTR_MESSAGE, ATTR_PRESENCE, DOMAIN
 from .delivery import DeliveryOutcome
 from .select import PresenceSelect
@@ -95,14 +96,16 @@ async def _async_set_status_message(
     message: str = call.data[ATTR_MESSAGE] or ""
     emoji: str | None = call.data.get(ATTR_EMOJI)
     texts = _targets(entities, StatusText, "not_a_status_entity")
-    checked = [await text.async_check_request(message, emoji) for text in texts]
+    # The check (length limit, emoji lookup) depends only on the account: once each.
+    checked: dict[StatusClient, StatusMessage] = {}
+    for text in texts:
+        if text.client not in checked:
+            checked[text.client] = await text.async_check_request(message, emoji)
     return await _async_answer_each(
         call,
         {
-            text.entity_id: lambda text=text, status=status: text.async_request_status(
-                message, checked=status
-            )
-            for text, status in zip(texts, checked, strict=True)
+            text.entity_id: lambda text=text: text.async_request_status(checked[text.client])
+            for text in texts
         },
     )
 

@@ -75,7 +75,7 @@ class StatusText(DeliveringEntity[StatusMessage, StatusClient], TextEntity):
 
     @override
     async def async_set_value(self, value: str) -> None:
-        await self.async_request_status(value)
+        await self.async_request_status(await self.async_check_request(value, None))
 
     @handle_api_errors
     async def async_check_request(self, text: str, emoji: str | None) -> StatusMessage:
@@ -105,9 +105,6 @@ class StatusText(DeliveringEntity[StatusMessage, StatusClient], TextEntity):
         return StatusMessage(text, resolved.emoji_name, resolved.emoji_code, resolved.reaction_type)
 
     @handle_api_errors
-    async def async_request_status(
-        self, text: str, emoji: str | None = None, checked: StatusMessage | None = None
-    ) -> DeliveryOutcome:
-        """Send the status now or queue it."""
-        status = checked or await self.async_check_request(text, emoji)
+    async def async_request_status(self, status: StatusMessage) -> DeliveryOutcome:
+        """Send a checked status now or queue it."""
         return await self.queue.async_submit(status)

@@ -19,7 +19,7 @@ from .errors import (
     PresenceBridgeError,
     RateLimitedError,
 )
-from .http import AccessToken, ErrorResponse, HttpCore, TokenCache
+from .http import AccessToken, ErrorMapper, ErrorResponse, HttpCore, TokenCache
 
 REGIONS = ("emea", "nam", "apac")
 ACCEPT = "application/vnd.newvoicemedia.v1+json"
@@ -122,20 +122,18 @@ class VonageClient(PresenceClient):
         )
         self._tokens = TokenCache(partial(self._fetch_token, USERS_WRITE), clock=clock)
         self._read_tokens = TokenCache(partial(self._fetch_token, USERS_READ), clock=clock)
-        self.http = HttpCore(
-            session,
-            f"{api_url}/agents",
-            map_error=map_vonage_error,
-            tokens=self._tokens,
-            headers={"Accept": ACCEPT},
-        )
-        self._useradmin = HttpCore(
-            session,
-            f"{api_url}/useradmin",
-            map_error=_map_useradmin_error,
-            tokens=self._read_tokens,
-            headers={"Accept": ACCEPT},
-        )
+
+        def gateway(path: str, map_error: ErrorMapper, tokens: TokenCache) -> HttpCore:
+            return HttpCore(
+                session,
+                f"{api_url}{path}",
+                map_error=map_error,
+                tokens=tokens,
+                headers={"Accept": ACCEPT},
+            )
+
+        self.http = gateway("/agents", map_vonage_error, self._tokens)
+        self._useradmin = gateway("/useradmin", _map_useradmin_error, self._read_tokens)
         self._id_by_option: dict[str, str] = {}
         self._option_by_id: dict[str, str] = {}
 
