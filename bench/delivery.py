@@ -51,18 +51,7 @@ from pytest_homeassistant_custom_component.common import (
     mock_storage,
 )
 
-from custom_components.presence_bridge.const import (
-    CONF_ACCOUNT_ID,
-    CONF_API_URL,
-    CONF_CLIENT_ID,
-    CONF_CLIENT_SECRET,
-    CONF_OAUTH_URL,
-    CONF_PROVIDER,
-    CONF_USER_ID,
-    DOMAIN,
-    PROVIDER_ZOOM,
-    SUBENTRY_USER,
-)
+from custom_components.presence_bridge.const import CONF_USER_ID, DOMAIN, SUBENTRY_USER
 from tests.fake_zoom import FakeZoom, ZoomUser
 
 SAMPLES = 30
@@ -165,14 +154,7 @@ def build_entry(fake: FakeZoom, user_ids: list[str], unique_id: str) -> MockConf
         domain=DOMAIN,
         title=f"Zoom {unique_id}",
         unique_id=unique_id,
-        data={
-            CONF_PROVIDER: PROVIDER_ZOOM,
-            CONF_ACCOUNT_ID: fake.account_id,
-            CONF_CLIENT_ID: fake.client_id,
-            CONF_CLIENT_SECRET: fake.client_secret,
-            CONF_API_URL: fake.api_url,
-            CONF_OAUTH_URL: fake.url,
-        },
+        data=fake.entry_data(),
         subentries_data=[
             {
                 "data": {CONF_USER_ID: uid},

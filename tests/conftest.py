@@ -11,18 +11,7 @@ from homeassistant.util import dt as dt_util
 import pytest
 from pytest_homeassistant_custom_component.common import MockConfigEntry
 
-from custom_components.presence_bridge.const import (
-    CONF_ACCOUNT_ID,
-    CONF_API_URL,
-    CONF_CLIENT_ID,
-    CONF_CLIENT_SECRET,
-    CONF_OAUTH_URL,
-    CONF_PROVIDER,
-    CONF_USER_ID,
-    DOMAIN,
-    PROVIDER_ZOOM,
-    SUBENTRY_USER,
-)
+from custom_components.presence_bridge.const import CONF_USER_ID, DOMAIN, SUBENTRY_USER
 
 from .fake_zoom import FakeZoom, ZoomUser
 
@@ -85,21 +74,8 @@ async def fake_zoom(socket_enabled: None) -> AsyncGenerator[FakeZoom]:
     fake = FakeZoom(clock=lambda: dt_util.utcnow().timestamp())
     fake.add_user(ZoomUser(ALICE_ID, "alice@example.com", "Alice", "Archer"))
     fake.add_user(ZoomUser(BOB_ID, "bob@example.com", "Bob", "Baker", status="Away"))
-    await fake.start()
-    yield fake
-    await fake.close()
-
-
-def zoom_entry_data(fake: FakeZoom) -> dict[str, str]:
-    """Entry data pointing at the fake."""
-    return {
-        CONF_PROVIDER: PROVIDER_ZOOM,
-        CONF_ACCOUNT_ID: fake.account_id,
-        CONF_CLIENT_ID: fake.client_id,
-        CONF_CLIENT_SECRET: fake.client_secret,
-        CONF_API_URL: fake.api_url,
-        CONF_OAUTH_URL: fake.url,
-    }
+    async with fake:
+        yield fake
 
 
 @pytest.fixture
@@ -109,7 +85,7 @@ def zoom_entry(fake_zoom: FakeZoom) -> MockConfigEntry:
         domain=DOMAIN,
         title=f"Zoom {fake_zoom.account_id}",
         unique_id=fake_zoom.account_id,
-        data=zoom_entry_data(fake_zoom),
+        data=fake_zoom.entry_data(),
         subentries_data=[
             {
                 "data": {CONF_USER_ID: ALICE_ID},

@@ -9,7 +9,7 @@ from collections.abc import Callable
 import contextlib
 from dataclasses import dataclass, field
 import time
-from typing import Any, ClassVar
+from typing import Any, ClassVar, Self
 
 from aiohttp import web
 from aiohttp.test_utils import TestServer
@@ -68,6 +68,15 @@ class FakeServer:
         """Stop serving."""
         if self.server is not None:
             await self.server.close()
+
+    async def __aenter__(self) -> Self:
+        """Serve for the length of an `async with` block."""
+        await self.start()
+        return self
+
+    async def __aexit__(self, *exc_info: object) -> None:
+        """Stop serving."""
+        await self.close()
 
     @web.middleware
     async def _record(self, request: web.Request, handler: Any) -> web.StreamResponse:

@@ -100,6 +100,17 @@ class FakeVonage(FakeServer):
     api_prefix = ("/agents/", "/useradmin/")
     """Both APIs, so `api_requests` and `fail_next` cover the user list too."""
 
+    def entry_data(self) -> dict[str, str]:
+        """A Presence Bridge entry's data for these credentials, pointing at the fake."""
+        return {
+            "provider": "vonage",
+            "region": "emea",
+            "client_id": self.client_id,
+            "client_secret": self.client_secret,
+            "auth_url": self.url,
+            "api_url": self.url,
+        }
+
     def add_agent(self, name: str, presence_id: str = LOGGED_OUT_ID) -> str:
         """Add an agent; its GUID derives from the name, so tests can predict it."""
         guid = str(uuid.uuid5(_NAMESPACE, name))

@@ -63,6 +63,17 @@ class FakeZoom(FakeServer):
         self.users[user.user_id] = user
         return user
 
+    def entry_data(self) -> dict[str, str]:
+        """A Presence Bridge entry's data for this account, pointing at the fake."""
+        return {
+            "provider": "zoom",
+            "account_id": self.account_id,
+            "client_id": self.client_id,
+            "client_secret": self.client_secret,
+            "api_url": self.api_url,
+            "oauth_url": self.url,
+        }
+
     @property
     def api_url(self) -> str:
         """The REST API base, as a user would enter it."""

@@ -54,6 +54,40 @@ DEFAULT_REALM_EMOJI = {
         "author_id": 8,
     },
 }
+SUGGESTED_STATUS_FORMS: dict[str, dict[str, str]] = {
+    "none": {"status_text": "", "emoji_name": "", "emoji_code": "", "reaction_type": ""},
+    "in_a_meeting": {
+        "status_text": "In a meeting",
+        "emoji_name": "calendar",
+        "emoji_code": "1f4c5",
+        "reaction_type": "unicode_emoji",
+    },
+    "commuting": {
+        "status_text": "Commuting",
+        "emoji_name": "bus",
+        "emoji_code": "1f68c",
+        "reaction_type": "unicode_emoji",
+    },
+    "out_sick": {
+        "status_text": "Out sick",
+        "emoji_name": "sick",
+        "emoji_code": "1f912",
+        "reaction_type": "unicode_emoji",
+    },
+    "vacationing": {
+        "status_text": "Vacationing",
+        "emoji_name": "palm_tree",
+        "emoji_code": "1f334",
+        "reaction_type": "unicode_emoji",
+    },
+    "working_remotely": {
+        "status_text": "Working remotely",
+        "emoji_name": "house",
+        "emoji_code": "1f3e0",
+        "reaction_type": "unicode_emoji",
+    },
+}
+"""The form body each preset of Zulip's suggested statuses is sent as."""
 _API_KEY = re.compile(r"[A-Za-z0-9]{32}")
 NOT_FOUND_PAGE = "<!DOCTYPE html><html><head><title>Page not found</title></head></html>"
 
@@ -120,6 +154,15 @@ class FakeZulip(FakeServer):
         if caller or self.caller_id is None:
             self.caller_id = user_id
         return user_id
+
+    def entry_data(self) -> dict[str, str]:
+        """A Presence Bridge entry's data for the caller's key, pointing at the fake."""
+        return {
+            "provider": "zulip",
+            "url": self.url,
+            "email": self.caller.email,
+            "api_key": self.caller.api_key,
+        }
 
     @property
     def caller(self) -> ZulipUser:

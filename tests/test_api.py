@@ -136,9 +136,8 @@ async def fake(socket_enabled: None) -> AsyncGenerator[FakeZoom]:
     """A fake Zoom with one user."""
     fake = FakeZoom()
     fake.add_user(ZoomUser("u1", "u1@example.com", "Una", "One", status="Offline"))
-    await fake.start()
-    yield fake
-    await fake.close()
+    async with fake:
+        yield fake
 
 
 def zoom_client(session: aiohttp.ClientSession, fake: FakeZoom) -> ZoomClient:

@@ -45,9 +45,8 @@ async def fake(socket_enabled: None, clock: Clock) -> AsyncGenerator[FakeVonage]
     """A fake VCC with Alice, logged out."""
     fake = FakeVonage(clock=clock)
     fake.add_agent(ALICE)
-    await fake.start()
-    yield fake
-    await fake.close()
+    async with fake:
+        yield fake
 
 
 def vonage_client(

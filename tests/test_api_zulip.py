@@ -28,7 +28,7 @@ from custom_components.presence_bridge.api.zulip import (
 )
 
 from .conftest import START, Clock
-from .fake_zulip import ADMINISTRATOR, MEMBER, MODERATOR, OWNER, FakeZulip
+from .fake_zulip import ADMINISTRATOR, MEMBER, MODERATOR, OWNER, SUGGESTED_STATUS_FORMS, FakeZulip
 
 ALICE = "alice@example.com"
 BOB = "bob@example.com"
@@ -41,9 +41,8 @@ async def fake(socket_enabled: None, clock: Clock) -> AsyncGenerator[FakeZulip]:
     fake = FakeZulip(clock=clock)
     fake.add_user("Alice Archer", ALICE, role=ADMINISTRATOR)
     fake.add_user("Bob Baker", BOB)
-    await fake.start()
-    yield fake
-    await fake.close()
+    async with fake:
+        yield fake
 
 
 def zulip_client(
@@ -147,57 +146,7 @@ async def test_old_server_and_legacy_admin_flag(client: ZulipClient, fake: FakeZ
     assert (client.can_read_status, client.can_add_people) == (False, False)
 
 
-@pytest.mark.parametrize(
-    ("preset", "form"),
-    [
-        ("none", {"status_text": "", "emoji_name": "", "emoji_code": "", "reaction_type": ""}),
-        (
-            "in_a_meeting",
-            {
-                "status_text": "In a meeting",
-                "emoji_name": "calendar",
-                "emoji_code": "1f4c5",
-                "reaction_type": "unicode_emoji",
-            },
-        ),
-        (
-            "commuting",
-            {
-                "status_text": "Commuting",
-                "emoji_name": "bus",
-                "emoji_code": "1f68c",
-                "reaction_type": "unicode_emoji",
-            },
-        ),
-        (
-            "out_sick",
-            {
-                "status_text": "Out sick",
-                "emoji_name": "sick",
-                "emoji_code": "1f912",
-                "reaction_type": "unicode_emoji",
-            },
-        ),
-        (
-            "vacationing",
-            {
-                "status_text": "Vacationing",
-                "emoji_name": "palm_tree",
-                "emoji_code": "1f334",
-                "reaction_type": "unicode_emoji",
-            },
-        ),
-        (
-            "working_remotely",
-            {
-                "status_text": "Working remotely",
-                "emoji_name": "house",
-                "emoji_code": "1f3e0",
-                "reaction_type": "unicode_emoji",
-            },
-        ),
-    ],
-)
+@pytest.mark.parametrize(("preset", "form"), SUGGESTED_STATUS_FORMS.items())
 async def test_presets_sent_as_forms(
     client: ZulipClient, fake: FakeZulip, preset: str, form: dict[str, str]
 ) -> None:

@@ -11,7 +11,7 @@ from pytest_homeassistant_custom_component.common import MockConfigEntry
 
 from custom_components.presence_bridge.const import DOMAIN
 
-from .conftest import ALICE_ID, BOB_ID, zoom_entry_data
+from .conftest import ALICE_ID, BOB_ID
 from .fake_zoom import FakeZoom
 
 
@@ -54,7 +54,7 @@ async def test_zoom_creates_entry_with_first_person(
 
     assert result["type"] is FlowResultType.CREATE_ENTRY
     assert result["title"] == "Zoom acct-123"
-    assert result["data"] == zoom_entry_data(fake_zoom)
+    assert result["data"] == fake_zoom.entry_data()
     entry = result["result"]
     assert entry.unique_id == "acct-123"
     [subentry] = entry.subentries.values()

@@ -26,21 +26,8 @@ async def fake_vonage(socket_enabled: None) -> AsyncGenerator[FakeVonage]:
     """A running fake VCC on Home Assistant's (freezable) clock, with one agent."""
     fake = FakeVonage(clock=lambda: dt_util.utcnow().timestamp())
     fake.add_agent("Ada Lovelace", READY_ID)
-    await fake.start()
-    yield fake
-    await fake.close()
-
-
-def vonage_data(fake: FakeVonage) -> dict[str, str]:
-    """Entry data pointing at the fake."""
-    return {
-        "provider": "vonage",
-        "region": "emea",
-        "client_id": fake.client_id,
-        "client_secret": fake.client_secret,
-        "auth_url": fake.url,
-        "api_url": fake.url,
-    }
+    async with fake:
+        yield fake
 
 
 async def setup_vonage(hass: HomeAssistant, fake: FakeVonage, names: list[str]) -> MockConfigEntry:
@@ -50,7 +37,7 @@ async def setup_vonage(hass: HomeAssistant, fake: FakeVonage, names: list[str]) 
         domain=DOMAIN,
         title="Vonage EMEA vcc-client-id",
         unique_id=f"emea:{fake.client_id}",
-        data=vonage_data(fake),
+        data=fake.entry_data(),
         subentries_data=[
             {
                 "data": {"user_id": ids[name]},
@@ -97,7 +84,7 @@ async def test_connect_vonage(hass: HomeAssistant, fake_vonage: FakeVonage) -> N
     )
     assert result["type"] is FlowResultType.CREATE_ENTRY
     assert result["title"] == "Vonage EMEA vcc-client-id"
-    assert result["data"] == vonage_data(fake_vonage)
+    assert result["data"] == fake_vonage.entry_data()
     assert result["result"].unique_id == "emea:vcc-client-id"
     assert result["result"].subentries == {}
     assert [(r.method, r.path) for r in fake_vonage.requests] == [

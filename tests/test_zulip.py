@@ -16,7 +16,7 @@ from pytest_homeassistant_custom_component.common import MockConfigEntry, async_
 
 from custom_components.presence_bridge.const import DOMAIN, SUBENTRY_USER
 
-from .fake_zulip import ADMINISTRATOR, MEMBER, FakeZulip
+from .fake_zulip import ADMINISTRATOR, MEMBER, SUGGESTED_STATUS_FORMS, FakeZulip
 
 STATUS = "text.ada_lovelace_status"
 PRESET = "select.ada_lovelace_status_preset"
@@ -29,19 +29,8 @@ async def fake_zulip(socket_enabled: None) -> AsyncGenerator[FakeZulip]:
     fake = FakeZulip(clock=lambda: dt_util.utcnow().timestamp())
     fake.add_user("Ada Lovelace", "ada@example.com", role=ADMINISTRATOR, caller=True)
     fake.add_user("Grace Hopper", "grace@example.com")
-    await fake.start()
-    yield fake
-    await fake.close()
-
-
-def zulip_data(fake: FakeZulip) -> dict[str, str]:
-    """Entry data pointing at the fake, for Ada's key."""
-    return {
-        "provider": "zulip",
-        "url": fake.url,
-        "email": "ada@example.com",
-        "api_key": fake.caller.api_key,
-    }
+    async with fake:
+        yield fake
 
 
 def ids(fake: FakeZulip) -> dict[str, int]:
@@ -58,7 +47,7 @@ async def setup_zulip(
         domain=DOMAIN,
         title="Zulip ada@example.com",
         unique_id=f"{fake.url}:{people['Ada'][0]}",
-        data=zulip_data(fake),
+        data=fake.entry_data(),
         subentries_data=[
             {
                 "data": {"user_id": str(people[name][0])},
@@ -102,7 +91,7 @@ async def test_connect_with_fields(hass: HomeAssistant, fake_zulip: FakeZulip) -
     result = await hass.config_entries.flow.async_configure(flow_id, form)
     assert result["type"] is FlowResultType.CREATE_ENTRY
     assert result["title"] == "Zulip ada@example.com"
-    assert result["data"] == zulip_data(fake_zulip)
+    assert result["data"] == fake_zulip.entry_data()
     ada = ids(fake_zulip)["Ada"]
     assert result["result"].unique_id == f"{fake_zulip.url}:{ada}"
     [person] = result["result"].subentries.values()
@@ -127,7 +116,7 @@ async def test_connect_with_zuliprc(hass: HomeAssistant, fake_zulip: FakeZulip) 
     flow_id = await open_zulip_form(hass)
     result = await hass.config_entries.flow.async_configure(flow_id, {"zuliprc": zuliprc})
     assert result["type"] is FlowResultType.CREATE_ENTRY
-    assert result["data"] == zulip_data(fake_zulip)
+    assert result["data"] == fake_zulip.entry_data()
 
     flow_id = await open_zulip_form(hass)
     result = await hass.config_entries.flow.async_configure(flow_id, {"zuliprc": zuliprc})
@@ -191,57 +180,7 @@ async def test_status_text_too_long(hass: HomeAssistant, fake_zulip: FakeZulip) 
     assert status_posts(fake_zulip) == []
 
 
-@pytest.mark.parametrize(
-    ("preset", "body"),
-    [
-        ("none", {"status_text": "", "emoji_name": "", "emoji_code": "", "reaction_type": ""}),
-        (
-            "in_a_meeting",
-            {
-                "status_text": "In a meeting",
-                "emoji_name": "calendar",
-                "emoji_code": "1f4c5",
-                "reaction_type": "unicode_emoji",
-            },
-        ),
-        (
-            "commuting",
-            {
-                "status_text": "Commuting",
-                "emoji_name": "bus",
-                "emoji_code": "1f68c",
-                "reaction_type": "unicode_emoji",
-            },
-        ),
-        (
-            "out_sick",
-            {
-                "status_text": "Out sick",
-                "emoji_name": "sick",
-                "emoji_code": "1f912",
-                "reaction_type": "unicode_emoji",
-            },
-        ),
-        (
-            "vacationing",
-            {
-                "status_text": "Vacationing",
-                "emoji_name": "palm_tree",
-                "emoji_code": "1f334",
-                "reaction_type": "unicode_emoji",
-            },
-        ),
-        (
-            "working_remotely",
-            {
-                "status_text": "Working remotely",
-                "emoji_name": "house",
-                "emoji_code": "1f3e0",
-                "reaction_type": "unicode_emoji",
-            },
-        ),
-    ],
-)
+@pytest.mark.parametrize(("preset", "body"), SUGGESTED_STATUS_FORMS.items())
 async def test_each_preset_sends_its_status(
     hass: HomeAssistant, fake_zulip: FakeZulip, preset: str, body: dict[str, str]
 ) -> None:
