@@ -5,6 +5,8 @@ its own state. Tests read `requests` to assert exactly what reached the "provide
 and queue canned answers in `fail_next` to inject failures.
 """
 
+import base64
+import binascii
 from collections.abc import Callable
 import contextlib
 from dataclasses import dataclass, field
@@ -13,6 +15,19 @@ from typing import Any, ClassVar, Self
 
 from aiohttp import web
 from aiohttp.test_utils import TestServer
+
+
+def basic_credentials(header: str) -> tuple[str, str] | None:
+    """`(user, password)` of a Basic Authorization header, or None if it is not one."""
+    scheme, _, encoded = header.partition(" ")
+    if scheme.lower() != "basic":
+        return None
+    try:
+        decoded = base64.b64decode(encoded.strip(), validate=True).decode()
+    except binascii.Error, UnicodeDecodeError:
+        return None
+    user, colon, password = decoded.partition(":")
+    return (user, password) if colon else None
 
 
 @dataclass

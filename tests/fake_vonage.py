@@ -6,7 +6,6 @@ bodies of §2.7, the User Admin user list, and a fair-usage request budget on an
 injectable clock; it records every request it receives.
 """
 
-import base64
 from collections import deque
 import copy
 from dataclasses import dataclass, field
@@ -18,7 +17,7 @@ import uuid
 
 from aiohttp import web
 
-from .fake_server import FakeServer
+from .fake_server import FakeServer, basic_credentials
 
 ACCEPT = "application/vnd.newvoicemedia.v1+json"
 TOKEN_PATH = "/Auth/connect/token"
@@ -169,9 +168,8 @@ class FakeVonage(FakeServer):
     async def _token(self, request: web.Request) -> web.Response:
         form = dict(await request.post())
         client_id, client_secret = form.get("client_id"), form.get("client_secret")
-        if (header := request.headers.get("Authorization", "")).startswith("Basic "):
-            basic = base64.b64decode(header.removeprefix("Basic ")).decode()
-            client_id, _, client_secret = basic.partition(":")
+        if basic := basic_credentials(request.headers.get("Authorization", "")):
+            client_id, client_secret = basic
         if (client_id, client_secret) != (self.client_id, self.client_secret):
             return web.json_response({"error": "invalid_client"}, status=401)
         if form.get("grant_type") != "client_credentials":

@@ -6,13 +6,12 @@ bodies, its one-update-per-user-per-minute limit on an injectable clock, and
 records every request it receives.
 """
 
-import base64
 from dataclasses import dataclass, field
 import secrets
 
 from aiohttp import web
 
-from .fake_server import FakeServer
+from .fake_server import FakeServer, basic_credentials
 
 SETTABLE = {
     "Away",
@@ -92,9 +91,8 @@ class FakeZoom(FakeServer):
 
     async def _token(self, request: web.Request) -> web.Response:
         params = dict(request.query) | dict(await request.post())
-        auth = request.headers.get("Authorization", "")
-        expected = base64.b64encode(f"{self.client_id}:{self.client_secret}".encode()).decode()
-        if auth != f"Basic {expected}":
+        credentials = basic_credentials(request.headers.get("Authorization", ""))
+        if credentials != (self.client_id, self.client_secret):
             return web.json_response(
                 {"reason": "Invalid client_id or client_secret", "error": "invalid_client"},
                 status=401,

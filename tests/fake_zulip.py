@@ -13,8 +13,6 @@ level lacks gets a plain (non-JSON) 404 page, as any URL Zulip does not route; a
 bot below feature level 473 is refused with Zulip's message for human-only endpoints.
 """
 
-import base64
-import binascii
 from collections.abc import Callable, Mapping
 import copy
 from dataclasses import dataclass, field
@@ -28,7 +26,7 @@ from aiohttp import web
 
 from custom_components.presence_bridge.api.emoji import UNICODE_EMOJI
 
-from .fake_server import FakeServer
+from .fake_server import FakeServer, basic_credentials
 
 OWNER, ADMINISTRATOR, MODERATOR, MEMBER, GUEST = 100, 200, 300, 400, 600
 READ_STATUS_LEVEL = 262
@@ -215,7 +213,7 @@ class FakeZulip(FakeServer):
         header = request.headers.get("Authorization")
         if header is None:
             return None, _unauthorized("Not logged in: API authentication or user session required")
-        credentials = _basic(header)
+        credentials = basic_credentials(header)
         if credentials is None:
             return None, _unauthorized("Invalid authorization header for basic auth")
         email, api_key = credentials
@@ -390,21 +388,8 @@ def _user_fields(user: ZulipUser) -> dict[str, Any]:
 
 def _claimed_email(header: str) -> str:
     """Whom a request's budget is counted for: the Basic email, or "" when there is none."""
-    credentials = _basic(header)
+    credentials = basic_credentials(header)
     return credentials[0].casefold() if credentials else ""
-
-
-def _basic(header: str) -> tuple[str, str] | None:
-    """`(email, api_key)` of a Basic Authorization header, or None if it is not one."""
-    scheme, _, encoded = header.partition(" ")
-    if scheme.lower() != "basic":
-        return None
-    try:
-        decoded = base64.b64decode(encoded.strip(), validate=True).decode()
-    except binascii.Error, UnicodeDecodeError:
-        return None
-    email, colon, api_key = decoded.partition(":")
-    return (email, api_key) if colon else None
 
 
 def _success(**data: Any) -> web.Response:
