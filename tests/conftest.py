@@ -25,16 +25,26 @@ def auto_enable_custom_integrations(enable_custom_integrations: None) -> None:
     """Load the integration from custom_components."""
 
 
+DEPRECATION_REPORTS = (
+    "is deprecated and will be removed",
+    "will stop working",
+    "Detected that custom integration",
+)
+"""What Home Assistant logs when it reports deprecated usage (besides `DeprecationWarning`,
+which `pyproject.toml` turns into an error)."""
+
+
 @pytest.fixture(autouse=True)
 def no_deprecated_usage(caplog: pytest.LogCaptureFixture) -> Generator[None]:
-    """Fail a test in which Home Assistant reports our code using something deprecated."""
+    """Fail a test in which Home Assistant reports something deprecated being used."""
     caplog.set_level(logging.DEBUG)
     yield
     reports = [
-        record.getMessage()
-        for record in caplog.records
-        if "will stop working in Home Assistant" in record.getMessage()
-        or ("deprecated" in record.getMessage().lower() and DOMAIN in record.getMessage())
+        message
+        for phase in ("setup", "call")  # `caplog.records` holds only the teardown's
+        for record in caplog.get_records(phase)
+        if any(report in (message := record.getMessage()) for report in DEPRECATION_REPORTS)
+        or ("deprecated" in message.lower() and DOMAIN in message)
     ]
     assert not reports
 

@@ -2,7 +2,7 @@
 
 import json
 
-from homeassistant.components.diagnostics import REDACTED
+from homeassistant.components.diagnostics.const import REDACTED
 from homeassistant.core import HomeAssistant
 from homeassistant.setup import async_setup_component
 from pytest_homeassistant_custom_component.common import MockConfigEntry

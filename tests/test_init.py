@@ -72,8 +72,7 @@ async def test_only_orphan_devices_can_be_removed(
     for device_id, removable in ((device.id, False), (orphan.id, True)):
         await client.send_json_auto_id(
             {
-                "type": "config/device_registry/remove_config_entry",
-                "config_entry_id": init_integration.entry_id,
+                "type": "config/device_registry/remove",
                 "device_id": device_id,
             }
         )

@@ -1,8 +1,8 @@
 """The Do not disturb duration number."""
 
-from homeassistant.components.number import DOMAIN as NUMBER_DOMAIN, SERVICE_SET_VALUE
-from homeassistant.components.select import DOMAIN as SELECT_DOMAIN, SERVICE_SELECT_OPTION
-from homeassistant.const import ATTR_ENTITY_ID
+from homeassistant.components.number.const import DOMAIN as NUMBER_DOMAIN, SERVICE_SET_VALUE
+from homeassistant.components.select.const import DOMAIN as SELECT_DOMAIN
+from homeassistant.const import ATTR_ENTITY_ID, SERVICE_SELECT_OPTION
 from homeassistant.core import HomeAssistant, State
 import pytest
 from pytest_homeassistant_custom_component.common import (

@@ -2,7 +2,7 @@
 
 from typing import Any
 
-from homeassistant.components.diagnostics import async_redact_data
+from homeassistant.components.diagnostics.util import async_redact_data
 from homeassistant.core import HomeAssistant
 
 from .coordinator import PresenceBridgeConfigEntry

@@ -3,7 +3,8 @@
 from dataclasses import replace
 from typing import override
 
-from homeassistant.components.number import NumberEntityDescription, NumberMode, RestoreNumber
+from homeassistant.components.number import NumberEntityDescription, RestoreNumber
+from homeassistant.components.number.const import NumberMode
 from homeassistant.const import EntityCategory, UnitOfTime
 from homeassistant.core import HomeAssistant
 from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback

@@ -4,8 +4,8 @@ import asyncio
 from collections.abc import Awaitable, Callable
 from typing import Any
 
-from homeassistant.components.select import DOMAIN as SELECT_DOMAIN
-from homeassistant.components.text import DOMAIN as TEXT_DOMAIN
+from homeassistant.components.select.const import DOMAIN as SELECT_DOMAIN
+from homeassistant.components.text.const import DOMAIN as TEXT_DOMAIN
 from homeassistant.core import (
     EntityServiceResponse,
     HomeAssistant,

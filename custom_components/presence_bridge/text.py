@@ -2,7 +2,8 @@
 
 from typing import Any, override
 
-from homeassistant.components.text import MAX_LENGTH_STATE_STATE, TextEntity, TextEntityDescription
+from homeassistant.components.text import TextEntity, TextEntityDescription
+from homeassistant.const import MAX_LENGTH_STATE_STATE
 from homeassistant.core import HomeAssistant
 from homeassistant.exceptions import ServiceValidationError
 from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
