@@ -38,7 +38,12 @@ async def async_setup(hass: HomeAssistant, config: ConfigType) -> bool:
 
 
 async def async_setup_entry(hass: HomeAssistant, entry: PresenceBridgeConfigEntry) -> bool:
-    """Connect one provider account and set up a device per person."""
+    """Connect one provider account and set up a device per person.
+
+    Returns True, not None as core integrations do since Home Assistant 2026.11: 2026.10, the
+    oldest release supported, fails a setup that returns anything but a bool, and 2026.11 still
+    takes a bool from a custom integration without a report. The same goes for unloading.
+    """
     client = create_client(hass, entry.data)
     coordinator = PresenceCoordinator(hass, entry, client)
     data = PresenceBridgeData(
