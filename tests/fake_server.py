@@ -2,12 +2,15 @@
 
 A provider's fake subclasses `FakeServer`, adds its routes in `routes()`, and keeps
 its own state. Tests read `requests` to assert exactly what reached the "provider",
-and queue canned answers in `fail_next` to inject failures.
+and queue canned answers in `fail_next` (or `fail_at`, for any path) to inject
+failures: `raw_response` is any status, bytes and headers; `StreamedBody` a body
+longer than any client should read.
 """
 
+import asyncio
 import base64
 import binascii
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable, Mapping
 import contextlib
 from dataclasses import dataclass, field
 import time
@@ -30,6 +33,43 @@ def basic_credentials(header: str) -> tuple[str, str] | None:
     return (user, password) if colon else None
 
 
+def raw_response(
+    status: int = 200,
+    body: bytes | StreamedBody = b"",
+    *,
+    content_type: str | None = "application/json",
+    headers: Mapping[str, str] | None = None,
+) -> web.Response:
+    """A canned answer of exactly these bytes and headers, as a proxy or a broken server sends."""
+    response = web.Response(
+        status=status,
+        body=body if isinstance(body, bytes) else body.chunks(),
+        headers=dict(headers or {}),
+    )
+    if content_type is not None:
+        response.content_type = content_type
+    return response
+
+
+@dataclass
+class StreamedBody:
+    """A body of `size` bytes sent in chunks as the client reads them (no Content-Length).
+
+    `produced` counts the bytes handed to the connection, so a test sees whether a
+    client stopped reading.
+    """
+
+    size: int
+    chunk: bytes = b" " * 65536
+    produced: int = 0
+
+    async def chunks(self) -> AsyncIterator[bytes]:
+        """The body, chunk by chunk."""
+        while self.produced < self.size:
+            self.produced += len(self.chunk)
+            yield self.chunk
+
+
 @dataclass
 class RecordedRequest:
     """One request as the fake received it."""
@@ -47,9 +87,16 @@ class FakeServer:
 
     clock: Callable[[], float] = time.monotonic
     requests: list[RecordedRequest] = field(default_factory=list)
-    fail_next: list[web.Response] = field(default_factory=list)
+    fail_next: list[web.StreamResponse] = field(default_factory=list)
     """Canned responses returned, in order, instead of handling the next API requests."""
+    fail_at: dict[str, list[web.StreamResponse]] = field(default_factory=dict)
+    """Canned responses by exact path, for any request (a token endpoint's too), in order."""
     server: TestServer | None = None
+    answer_delay: float = 0.0
+    """Real seconds each API answer takes, so that concurrent requests overlap (not with freezer)."""
+    in_flight: int = 0
+    peak_in_flight: int = 0
+    """The most API requests the fake was answering at once."""
 
     api_prefix: ClassVar[str | tuple[str, ...]] = "/"
     """Requests under this path (or these paths) are API requests, not token requests."""
@@ -107,9 +154,19 @@ class FakeServer:
                 request.method, request.path, dict(request.headers), body, dict(request.query)
             )
         )
+        if canned := self.fail_at.get(request.path):
+            return canned.pop(0)
         if request.path.startswith(self.api_prefix) and self.fail_next:
             return self.fail_next.pop(0)
-        return await self.handle(request, handler)
+        if not request.path.startswith(self.api_prefix):
+            return await self.handle(request, handler)
+        self.in_flight += 1
+        self.peak_in_flight = max(self.peak_in_flight, self.in_flight)
+        try:
+            await asyncio.sleep(self.answer_delay)
+            return await self.handle(request, handler)
+        finally:
+            self.in_flight -= 1
 
     async def handle(self, request: web.Request, handler: Any) -> web.StreamResponse:
         """Answer a request; a fake may wrap this to add headers to every response."""

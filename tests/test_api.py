@@ -3,6 +3,9 @@
 import asyncio
 from collections.abc import AsyncGenerator
 from datetime import UTC, datetime
+import math
+import time
+from types import SimpleNamespace
 
 import aiohttp
 from aiohttp import web
@@ -11,18 +14,23 @@ import pytest
 from custom_components.presence_bridge.api import (
     AuthenticationError,
     InvalidRequestError,
+    InvalidUrlError,
     NotFoundError,
     PermissionMissingError,
     ProviderUnavailableError,
     RateLimitedError,
+    UnexpectedResponseError,
     UserNotSignedInError,
     ZoomClient,
+    http,
 )
+from custom_components.presence_bridge.api.client import MAX_CONCURRENT_READS
 from custom_components.presence_bridge.api.http import (
     AccessToken,
     ErrorResponse,
     HttpCore,
     TokenCache,
+    check_url,
     map_status,
     parse_retry_after,
 )
@@ -40,16 +48,26 @@ NOW = datetime(2026, 11, 22, 12, 0, 0, tzinfo=UTC)
         ("2.5", 2.5),
         ("Sun, 22 Nov 2026 12:01:00 GMT", 60.0),
         ("2026-11-22T12:00:45Z", 45.0),
-        ("2026-11-22T11:00:00Z", 0.0),
         ("2026-11-22T12:00:10", 10.0),
-        ("-5", 0.0),
+        ("1e12", 1e12),
+        ("inf", math.inf),
+        # No wait at all is no hint: the caller's floor applies, never "retry at once".
+        ("0", None),
+        ("-5", None),
+        ("2026-11-22T11:00:00Z", None),
+        ("Sun, 22 Nov 2026 12:00:00 GMT", None),
+        ("nan", None),
+        ("Sun, 22 Nov 2026 12:00:00 +99999999999999999999", None),
         ("soon", None),
         ("", None),
         (None, None),
     ],
 )
 def test_parse_retry_after(value: str | None, seconds: float | None) -> None:
-    """Seconds, HTTP dates and Zoom's ISO timestamps; the past is zero; junk is unknown."""
+    """Seconds, HTTP dates and Zoom's ISO timestamps; zero or past and junk are None.
+
+    Not capped here: the core cuts a wait to MAX_WAIT (see test_api_faults).
+    """
     assert parse_retry_after(value, NOW) == seconds
 
 
@@ -74,6 +92,52 @@ async def test_token_cache_shares_one_fetch_and_refreshes_ahead() -> None:
     cache.invalidate("token-2")
     assert await cache.get() == "token-3"
     assert len(fetches) == 3
+
+
+async def test_token_cache_default_clock_is_looked_up_at_each_call(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Without a clock, `time.monotonic` is called as it is then, not as it was at import.
+
+    Only the api's view of `time` moves, not the event loop's (which reads it too).
+    """
+    offset = 0.0
+    fetches: list[int] = []
+
+    async def fetch() -> AccessToken:
+        fetches.append(1)
+        return AccessToken(f"token-{len(fetches)}", 100)
+
+    cache = TokenCache(fetch)
+    moved = SimpleNamespace(monotonic=lambda: time.monotonic() + offset, time=time.time)
+    monkeypatch.setattr(http, "time", moved)
+    assert await cache.get() == "token-1"
+    offset = 91.0
+    assert await cache.get() == "token-2"
+
+
+@pytest.mark.parametrize(
+    ("url", "message"),
+    [
+        ("http://user:secret@example.com", "user name or password"),
+        ("https://token@example.com/v2", "user name or password"),
+        ("ftp://example.com", "http"),
+        ("example.com", "http"),
+        ("https://", "http"),
+        ("https://example.com:port", "cannot be read"),
+        ("http://[::1", "cannot be read"),
+    ],
+)
+def test_check_url_refusals(session: aiohttp.ClientSession, url: str, message: str) -> None:
+    """A URL requests cannot go to is refused with our error (a ValueError too), which does
+    not repeat the URL; `HttpCore` checks its base URL so."""
+    with pytest.raises(InvalidUrlError, match=message) as refused:
+        check_url(url)
+    assert isinstance(refused.value, ValueError)
+    assert "secret" not in str(refused.value)
+    with pytest.raises(InvalidUrlError):
+        HttpCore(session, url, map_error=lambda response: None)
+    assert check_url(" https://example.com/v2/ ") == "https://example.com/v2"
 
 
 @pytest.mark.parametrize(
@@ -203,12 +267,16 @@ async def test_http_core_failures(session: aiohttp.ClientSession, socket_enabled
         )
         with pytest.raises(InvalidRequestError, match="plain"):
             await core.request("GET", "/text")
-        with pytest.raises(ProviderUnavailableError, match="timed out"):
+        with pytest.raises(ProviderUnavailableError, match="timed out") as failed:
             await core.request("GET", "/slow")
-        assert await core.request("GET", "/bad-json") == "{"
+        assert str(failed.value) == "The request timed out"
+        with pytest.raises(UnexpectedResponseError, match="not valid JSON"):
+            await core.request("GET", "/bad-json")
         refused = HttpCore(session, "http://127.0.0.1:1", map_error=lambda response: None)
-        with pytest.raises(ProviderUnavailableError):
+        with pytest.raises(ProviderUnavailableError) as failed:
             await refused.request("GET", "/")
+        # The error's text (an entity attribute, a log line) names no URL or host.
+        assert str(failed.value) == "Could not reach the provider (ClientConnectorError)"
     finally:
         await server.close()
 
@@ -244,3 +312,16 @@ async def test_used_up_budget_holds_requests_back(
         assert received == ["/last", "/last"]
     finally:
         await server.close()
+
+
+async def test_a_poll_of_many_people_is_not_one_burst(
+    session: aiohttp.ClientSession, fake: FakeZoom
+) -> None:
+    """Reading 20 people keeps at most MAX_CONCURRENT_READS requests in flight."""
+    for n in range(20):
+        fake.add_user(ZoomUser(f"p{n}", f"p{n}@example.com", "P", str(n)))
+    fake.answer_delay = 0.01
+    client = zoom_client(session, fake)
+    presences = await client.get_presences([f"p{n}" for n in range(20)])
+    assert len(presences) == 20
+    assert fake.peak_in_flight == MAX_CONCURRENT_READS

@@ -276,6 +276,12 @@ async def test_set_presence_errors(client: VonageClient, fake: FakeVonage) -> No
         ),
         ({"total": 0}, []),
         ("", []),
+        # Odd shapes name no one rather than fail: the list only names agents.
+        ({"items": "abc"}, []),
+        (
+            [1, "x", {"userId": 5}, {"userId": "AB", "name": ["x"], "email": 3}],
+            [("ab", "ab", None)],
+        ),
     ],
 )
 async def test_list_users_formats(

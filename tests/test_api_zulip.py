@@ -13,6 +13,7 @@ from custom_components.presence_bridge.api.emoji import UNICODE_EMOJI
 from custom_components.presence_bridge.api.errors import (
     AuthenticationError,
     InvalidRequestError,
+    InvalidStatusTextError,
     NotFoundError,
     PresenceBridgeError,
     ProviderUnavailableError,
@@ -458,11 +459,40 @@ def test_emoji_table() -> None:
 
 async def test_status_text_limit(client: ZulipClient, fake: FakeZulip) -> None:
     """60 code points are the limit, checked before sending; the server agrees."""
-    with pytest.raises(InvalidRequestError, match="limit is 60"):
+    with pytest.raises(InvalidStatusTextError, match="limit is 60") as refused:
         await client.set_status("8", StatusMessage(text="🚌" * 61))
+    assert refused.value.reason == InvalidStatusTextError.TOO_LONG == "too_long"
     assert fake.api_requests() == []
     await client.set_status("8", StatusMessage(text="🚌" * 60))
     assert fake.caller.status["status_text"] == "🚌" * 60
+
+
+@pytest.mark.parametrize(
+    "character",
+    [
+        *"\x00\x07\x08\t\n\r\x1b\x7f\x85\u2028\u2029",
+        *"\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069",
+    ],
+    ids=repr,
+)
+async def test_status_text_control_characters(
+    client: ZulipClient, fake: FakeZulip, character: str
+) -> None:
+    """Control characters (NUL, BEL, ESC, line breaks …) and text-direction overrides are
+    refused before sending, with a reason the text-too-long refusal does not share."""
+    with pytest.raises(InvalidStatusTextError) as refused:
+        await client.set_status("8", StatusMessage(text=f"Lunch{character}break"))
+    assert refused.value.reason == InvalidStatusTextError.CONTROL_CHARACTERS
+    assert refused.value.reason == "control_characters"
+    assert isinstance(refused.value, InvalidRequestError)
+    assert fake.api_requests() == []
+
+
+async def test_status_text_keeps_emoji_sequences(client: ZulipClient, fake: FakeZulip) -> None:
+    """Other format characters pass: the zero-width joiner of an emoji sequence, say."""
+    text = "👩\u200d💻 Coding, \u05e9\u05dc\u05d5\u05dd"
+    await client.set_status("8", StatusMessage(text=text))
+    assert fake.caller.status["status_text"] == text
 
 
 async def test_server_refusals(client: ZulipClient, fake: FakeZulip) -> None:

@@ -12,11 +12,14 @@ from .client import (
 from .errors import (
     AuthenticationError,
     InvalidRequestError,
+    InvalidStatusTextError,
+    InvalidUrlError,
     NotFoundError,
     PermissionMissingError,
     PresenceBridgeError,
     ProviderUnavailableError,
     RateLimitedError,
+    UnexpectedResponseError,
     UserNotSignedInError,
 )
 from .vonage import VonageClient
@@ -27,6 +30,8 @@ __all__ = [
     "OWN_USER",
     "AuthenticationError",
     "InvalidRequestError",
+    "InvalidStatusTextError",
+    "InvalidUrlError",
     "NotFoundError",
     "PermissionMissingError",
     "Presence",
@@ -38,6 +43,7 @@ __all__ = [
     "RemoteUser",
     "StatusClient",
     "StatusMessage",
+    "UnexpectedResponseError",
     "UserNotSignedInError",
     "VonageClient",
     "ZoomClient",

@@ -6,7 +6,7 @@ from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass
 from typing import ClassVar
 
-from .errors import InvalidRequestError, NotFoundError
+from .errors import InvalidRequestError, InvalidStatusTextError, NotFoundError, is_control_character
 
 
 @dataclass(frozen=True, slots=True)
@@ -44,13 +44,23 @@ class StatusMessage:
     reaction_type: str | None = None
 
 
+MAX_CONCURRENT_READS = 4
+"""Reads of one poll in flight at once, so that a poll of many people is not one burst."""
+
+
 async def gather_known[V](
     user_ids: Iterable[str], fetch: Callable[[str], Awaitable[V]]
 ) -> dict[str, V]:
-    """`fetch` each person at once; people the provider does not know are left out."""
+    """`fetch` each person, a few at a time; people the provider does not know are left out."""
     user_ids = list(user_ids)
+    slots = asyncio.Semaphore(MAX_CONCURRENT_READS)
+
+    async def bounded(user_id: str) -> V:
+        async with slots:
+            return await fetch(user_id)
+
     results = await asyncio.gather(
-        *(fetch(user_id) for user_id in user_ids), return_exceptions=True
+        *(bounded(user_id) for user_id in user_ids), return_exceptions=True
     )
     known: dict[str, V] = {}
     for user_id, result in zip(user_ids, results, strict=True):
@@ -106,10 +116,20 @@ class StatusClient(ProviderClient):
         return True
 
     def check_status_text(self, text: str) -> None:
-        """Refuse, before any request, a text the provider would refuse."""
+        """Refuse, before any request, a text the provider would refuse or should not show.
+
+        Raises `InvalidStatusTextError` with `reason` TOO_LONG, or CONTROL_CHARACTERS
+        for control characters (NUL, ESC, line breaks …) and text-direction overrides.
+        """
         if len(text) > self.status_max_length:
-            raise InvalidRequestError(
-                f"Status text is {len(text)} characters; the limit is {self.status_max_length}"
+            raise InvalidStatusTextError(
+                f"Status text is {len(text)} characters; the limit is {self.status_max_length}",
+                reason=InvalidStatusTextError.TOO_LONG,
+            )
+        if any(is_control_character(character) for character in text):
+            raise InvalidStatusTextError(
+                "Status text contains control or text-direction characters",
+                reason=InvalidStatusTextError.CONTROL_CHARACTERS,
             )
 
     @abstractmethod

@@ -1,8 +1,35 @@
 """The errors every provider client raises, whatever the provider's own error format."""
 
+import unicodedata
+
+MESSAGE_LIMIT = 300
+"""Most characters of an error's text: it is shown to users and logged, so a provider's
+message is kept, a page it sent is not."""
+_BIDI_CONTROLS = frozenset(map(chr, [*range(0x202A, 0x202F), *range(0x2066, 0x206A)]))
+"""The embeddings, overrides and isolates, which reorder the text around them."""
+
+
+def is_control_character(character: str) -> bool:
+    """A control, line-break or text-direction character: nothing a one-line text holds.
+
+    Other format characters (the zero-width joiner of emoji sequences) are fine.
+    """
+    return unicodedata.category(character) in ("Cc", "Zl", "Zp") or character in _BIDI_CONTROLS
+
+
+def shorten(text: str, limit: int = MESSAGE_LIMIT) -> str:
+    """`text` on one line, control characters as spaces, cut to `limit` characters."""
+    text = str(text)[: limit * 2]
+    text = " ".join("".join(" " if is_control_character(c) else c for c in text).split())
+    return text if len(text) <= limit else f"{text[: limit - 1]}…"
+
 
 class PresenceBridgeError(Exception):
-    """Base class of everything a provider client raises."""
+    """Base class of everything a provider client raises; its text is at most MESSAGE_LIMIT long."""
+
+    def __init__(self, message: str = "") -> None:
+        """Keep `message`, shortened."""
+        super().__init__(shorten(message))
 
 
 class AuthenticationError(PresenceBridgeError):
@@ -26,10 +53,32 @@ class InvalidRequestError(PresenceBridgeError):
     """The provider (or our own check before sending) refused the request's content."""
 
     def __init__(self, message: str, *, code: str | None = None) -> None:
-        """Keep the provider's error code beside its message."""
+        """Keep the provider's error code beside its message (both shortened)."""
+        code = shorten(code, 100) if code else code
         super().__init__(f"{message} (code {code})" if code else message)
         self.code = code
-        self.provider_message = message
+        self.provider_message = shorten(message)
+
+
+class InvalidStatusTextError(InvalidRequestError):
+    """A status text our own check refuses before sending; `reason` says why.
+
+    `reason` is TOO_LONG (more code points than the provider takes) or
+    CONTROL_CHARACTERS (control, line-break or text-direction override characters).
+    """
+
+    TOO_LONG = "too_long"
+    CONTROL_CHARACTERS = "control_characters"
+
+    def __init__(self, message: str, *, reason: str) -> None:
+        """Keep why the text was refused."""
+        super().__init__(message)
+        self.reason = reason
+
+
+class InvalidUrlError(InvalidRequestError, ValueError):
+    """A provider URL requests cannot go to: not http(s), no host, a bad port, or a user
+    name or password in it. A ValueError too, as the clients raised before."""
 
 
 class UserNotSignedInError(InvalidRequestError):
@@ -59,3 +108,9 @@ class ProviderUnavailableError(PresenceBridgeError):
         """Keep a `Retry-After` the provider may send with a 503."""
         super().__init__(message)
         self.retry_after = retry_after
+
+
+class UnexpectedResponseError(ProviderUnavailableError):
+    """An answer the provider's API does not give: a proxy's or captive portal's page,
+    another server's (a wrong URL), an unexpected status, or a body that is malformed,
+    of the wrong shape or larger than the HTTP core reads. A communication error."""

@@ -4,8 +4,8 @@ import asyncio
 from collections import Counter
 from collections.abc import Callable, Iterable
 from functools import partial
+import logging
 import re
-import time
 from typing import Any, override
 
 import aiohttp
@@ -19,7 +19,17 @@ from .errors import (
     PresenceBridgeError,
     RateLimitedError,
 )
-from .http import AccessToken, ErrorMapper, ErrorResponse, HttpCore, TokenCache
+from .http import (
+    AccessToken,
+    ErrorMapper,
+    ErrorResponse,
+    HttpCore,
+    TokenCache,
+    expect_objects,
+    expect_type,
+    first_text,
+    monotonic,
+)
 
 REGIONS = ("emea", "nam", "apac")
 ACCEPT = "application/vnd.newvoicemedia.v1+json"
@@ -29,6 +39,10 @@ USERS_WRITE = "users:write"
 PRESENCE_BATCH = 50
 """The most user ids one `presences/users` query may name."""
 _GUID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
+LISTING_REUSE = 300.0
+"""Seconds for which `get_user` names agents from the last `list_users` answer instead of
+listing again: the list an "Add person" form offered, when the form's answer comes."""
+_LOGGER = logging.getLogger(__name__)
 
 
 def default_auth_url(region: str) -> str:
@@ -44,7 +58,7 @@ def default_api_url(region: str) -> str:
 def map_vonage_error(response: ErrorResponse) -> PresenceBridgeError | None:
     """VCC's error bodies (providers.md §2.7), and the token endpoint's OAuth ones, as our errors."""
     body = response.body if isinstance(response.body, dict) else {}
-    message = str(body.get("message") or body.get("error") or f"HTTP {response.status}")
+    message = first_text(body, "message", "error") or f"HTTP {response.status}"
     match response.status:
         case 400:
             return _map_bad_request(body)
@@ -63,20 +77,22 @@ def _map_bad_request(body: dict[str, Any]) -> InvalidRequestError | None:
     """A 400 in any of VCC's three body shapes, or an OAuth error of the token endpoint."""
     error = body.get("error")
     if isinstance(error, dict):
-        return InvalidRequestError(str(error.get("message")), code=str(error.get("code")))
+        return InvalidRequestError(
+            first_text(error, "message") or "HTTP 400", code=first_text(error, "code")
+        )
     if isinstance(error, str):
-        return InvalidRequestError(str(body.get("error_description") or error), code=error)
-    if "title" in body:
-        title = str(body["title"])
-        details = [str(body["detail"])] if body.get("detail") else []
-        details += [
-            f"{item.get('message')} ({item['path']})" if item.get("path") else str(item["message"])
-            for item in body.get("errors") or []
-        ]
+        return InvalidRequestError(first_text(body, "error_description") or error, code=error)
+    if title := first_text(body, "title"):
+        details = [detail] if (detail := first_text(body, "detail")) else []
+        errors = body.get("errors")
+        for item in errors if isinstance(errors, list) else []:
+            if item_message := first_text(item, "message"):
+                path = first_text(item, "path")
+                details.append(f"{item_message} ({path})" if path else item_message)
         message = f"{title.rstrip('.')}: {' '.join(details)}" if details else title
         return InvalidRequestError(message, code=title)
-    if "message" in body:
-        return InvalidRequestError(str(body["message"]))
+    if message := first_text(body, "message"):
+        return InvalidRequestError(message)
     return None
 
 
@@ -109,7 +125,7 @@ class VonageClient(PresenceClient):
         client_secret: str,
         auth_url: str | None = None,
         api_url: str | None = None,
-        clock: Callable[[], float] = time.monotonic,
+        clock: Callable[[], float] = monotonic,
     ) -> None:
         """Set up the client; nothing is sent until the first call. None URLs are the region's."""
         if region not in REGIONS:
@@ -136,6 +152,9 @@ class VonageClient(PresenceClient):
         self._useradmin = gateway("/useradmin", _map_useradmin_error, self._read_tokens)
         self._id_by_option: dict[str, str] = {}
         self._option_by_id: dict[str, str] = {}
+        self._clock = clock
+        self._listing: tuple[float, list[RemoteUser] | None] | None = None
+        """When `list_users` last answered, and its answer."""
 
     @property
     @override
@@ -165,7 +184,7 @@ class VonageClient(PresenceClient):
                     f"The credentials may not use scope {scope}", scope=scope
                 ) from err
             raise AuthenticationError(f"Vonage refused the token request: {err}") from err
-        return AccessToken(body["access_token"], float(body["expires_in"]))
+        return AccessToken.from_body(body)
 
     @override
     async def check_credentials(self) -> None:
@@ -174,33 +193,59 @@ class VonageClient(PresenceClient):
 
     async def get_presence_definitions(self) -> tuple[str, ...]:
         """Read the account's presence definitions; the selectable ones become the options."""
-        body = await self.http.request("GET", "/presence-definitions")
-        self._id_by_option = _label_selectable(body.get("presenceDefinitions") or [])
+        body = expect_type(
+            await self.http.request("GET", "/presence-definitions"), dict, "the answer"
+        )
+        definitions = expect_objects(body.get("presenceDefinitions"), "presenceDefinitions")
+        self._id_by_option = _label_selectable(definitions)
         self._option_by_id = {pid: option for option, pid in self._id_by_option.items()}
         return self.presence_options
 
     @override
     async def get_user(self, user_id: str) -> RemoteUser:
+        """An agent, proven by reading their presence; named after the user list if it can be read.
+
+        The list only names: where it cannot be read (no users:read, a 404, a 5xx, a
+        timeout) the agent is `Agent <first 8 characters of the GUID>`. A list read by
+        `list_users` moments ago is used rather than read again.
+        """
         guid = _guid(user_id)
-        await self.http.request("GET", f"/{guid}/presence")
-        listed = {user.user_id: user for user in await self.list_users() or []}
-        if (user := listed.get(guid)) is not None:
-            return RemoteUser(guid, user.display_name, user.email)
+        expect_type(await self.http.request("GET", f"/{guid}/presence"), dict, "the presence")
+        for user in await self._listing_to_name() or []:
+            if user.user_id == guid:
+                return RemoteUser(guid, user.display_name, user.email)
         return RemoteUser(guid, f"Agent {guid[:8]}")
+
+    async def _listing_to_name(self) -> list[RemoteUser] | None:
+        """The users listed within `LISTING_REUSE` seconds, else read now; None if unreadable."""
+        if self._listing is not None and self._clock() - self._listing[0] < LISTING_REUSE:
+            return self._listing[1]
+        try:
+            return await self._read_users()
+        except PresenceBridgeError as err:
+            _LOGGER.debug("Cannot read the user list to name an agent: %s", type(err).__name__)
+            return None
 
     @override
     async def list_users(self) -> list[RemoteUser] | None:
+        users = await self._read_users()
+        self._listing = (self._clock(), users)
+        return users
+
+    async def _read_users(self) -> list[RemoteUser] | None:
+        """The User Admin API's users; None where the credentials may not list them."""
         try:
             body = await self._useradmin.request("GET", "/users")
         except PermissionMissingError:
             return None
         users: list[RemoteUser] = []
         for item in _user_items(body):
-            if not (user_id := str(item.get("userId") or item.get("id") or "").lower()):
+            if not (user_id := (first_text(item, "userId", "id") or "").lower()):
                 continue
-            full_name = f"{item.get('firstName') or ''} {item.get('lastName') or ''}".strip()
-            name = item.get("name") or full_name or item.get("email") or user_id
-            users.append(RemoteUser(user_id, str(name), item.get("email")))
+            names = (first_text(item, "firstName") or "", first_text(item, "lastName") or "")
+            email = first_text(item, "email")
+            name = first_text(item, "name") or " ".join(names).strip() or email or user_id
+            users.append(RemoteUser(user_id, name, email))
         return users
 
     @override
@@ -219,26 +264,29 @@ class VonageClient(PresenceClient):
             )
         )
         presences: dict[str, Presence] = {}
-        for item in (item for batch in batches for item in batch or []):
-            if (user_id := wanted.get(str(item.get("userId")).lower())) is not None:
-                presences[user_id] = self._presence(item.get("presence") or {})
+        for item in (item for batch in batches for item in expect_objects(batch, "presences")):
+            if (user_id := wanted.get((first_text(item, "userId") or "").lower())) is not None:
+                presence = expect_type(item.get("presence"), dict | None, "presence")
+                presences[user_id] = self._presence(presence or {})
         return presences
 
     def _presence(self, presence: dict[str, Any]) -> Presence:
         """A reported presence; one whose definition is not selectable has no option."""
+        presence_id = expect_type(presence.get("presenceId"), str | None, "presenceId")
         return Presence(
-            option=self._option_by_id.get(presence.get("presenceId", "")),
+            option=self._option_by_id.get(presence_id or ""),
             raw=_description(presence),
-            category=(presence.get("category") or {}).get("categoryType"),
+            category=_category(presence),
         )
 
     @override
     async def _send_presence(self, user_id: str, option: str, duration: int | None) -> None:
-        await self.http.request(
+        answer = await self.http.request(
             "PATCH",
             f"/{_guid(user_id)}/presence",
             json_body={"presenceId": self._id_by_option[option]},
         )
+        expect_type(answer, dict, "the presence set")
 
 
 def _guid(user_id: str) -> str:
@@ -248,10 +296,16 @@ def _guid(user_id: str) -> str:
     return guid
 
 
+def _category(definition: dict[str, Any]) -> str | None:
+    """A definition's (or presence's) `category.categoryType`."""
+    category = expect_type(definition.get("category"), dict | None, "category") or {}
+    return expect_type(category.get("categoryType"), str | None, "categoryType")
+
+
 def _description(definition: dict[str, Any]) -> str:
     """A definition's display name; the schema does not require one, but a category."""
-    category = definition.get("category") or {}
-    return str(definition.get("description") or category.get("categoryType") or "")
+    description = expect_type(definition.get("description"), str | None, "description")
+    return description or _category(definition) or ""
 
 
 def _label_selectable(definitions: list[dict[str, Any]]) -> dict[str, str]:
@@ -260,14 +314,14 @@ def _label_selectable(definitions: list[dict[str, Any]]) -> dict[str, str]:
     Options must be unique, so a description shared by several definitions gets the
     category added, and the id's start too if that is shared as well.
     """
-    selectable = [definition for definition in definitions if definition.get("selectable")]
+    selectable = [definition for definition in definitions if definition.get("selectable") is True]
     shared = Counter(_description(definition) for definition in selectable)
     id_by_option: dict[str, str] = {}
     for definition in selectable:
-        presence_id = str(definition["presenceId"])
+        presence_id = expect_type(definition.get("presenceId"), str, "presenceId")
         label = description = _description(definition)
         if shared[description] > 1:
-            category = (definition.get("category") or {}).get("categoryType")
+            category = _category(definition)
             label = f"{description} ({category})"
             if label in id_by_option:
                 label = f"{description} ({category}, {presence_id[:8]})"
@@ -276,9 +330,7 @@ def _label_selectable(definitions: list[dict[str, Any]]) -> dict[str, str]:
 
 
 def _user_items(body: Any) -> list[dict[str, Any]]:
-    """The users of a User Admin answer, whose shape our sources do not document."""
-    if isinstance(body, list):
-        return body
+    """The users (objects) of a User Admin answer, whose shape our sources do not document."""
     if isinstance(body, dict):
-        return body.get("items") or body.get("users") or []
-    return []
+        body = body.get("items") or body.get("users")
+    return [item for item in body if isinstance(item, dict)] if isinstance(body, list) else []

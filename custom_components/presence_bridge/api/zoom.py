@@ -3,8 +3,7 @@
 from collections.abc import Callable, Iterable
 from enum import StrEnum
 import re
-import time
-from typing import Any, override
+from typing import override
 from urllib.parse import quote
 
 import aiohttp
@@ -17,9 +16,18 @@ from .errors import (
     PermissionMissingError,
     PresenceBridgeError,
     RateLimitedError,
+    UnexpectedResponseError,
     UserNotSignedInError,
 )
-from .http import AccessToken, ErrorResponse, HttpCore, TokenCache
+from .http import (
+    AccessToken,
+    ErrorResponse,
+    HttpCore,
+    TokenCache,
+    expect_type,
+    first_text,
+    monotonic,
+)
 
 DEFAULT_API_URL = "https://api.zoom.us/v2"
 DEFAULT_OAUTH_URL = "https://zoom.us"
@@ -43,9 +51,18 @@ _SCOPES = re.compile(r"scopes:\s*\[([^\]]*)\]")
 
 
 def map_zoom_error(response: ErrorResponse) -> PresenceBridgeError | None:
-    """Zoom's `{code, message}` errors (providers.md §1.6) as our errors."""
+    """Zoom's `{code, message}` errors (providers.md §1.6) as our errors.
+
+    Zoom answers a 404 with its body (`1001`, no such user); a 404 without one comes
+    from another server, as at an API URL without `/v2`: a wrong URL, not a person.
+    """
     body = response.body if isinstance(response.body, dict) else {}
-    code, message = body.get("code"), str(body.get("message") or f"HTTP {response.status}")
+    code = body.get("code")
+    message = first_text(body, "message") or f"HTTP {response.status}"
+    if response.status == 404 and (not isinstance(code, int) or isinstance(code, bool)):
+        return UnexpectedResponseError(
+            "HTTP 404 without Zoom's error body: the API URL does not lead to Zoom's API"
+        )
     match code:
         case 124:
             return AuthenticationError(message)
@@ -87,19 +104,16 @@ class ZoomClient(PresenceClient):
         client_secret: str,
         api_url: str = DEFAULT_API_URL,
         oauth_url: str = DEFAULT_OAUTH_URL,
-        clock: Callable[[], float] = time.monotonic,
+        clock: Callable[[], float] = monotonic,
     ) -> None:
-        """Set up the client; nothing is sent until the first call."""
+        """Set up the client; nothing is sent until the first call. Bad URLs are refused."""
         self._account_id = account_id
         self._client_auth = aiohttp.encode_basic_auth(client_id, client_secret)
-        self._oauth_url = oauth_url.rstrip("/")
         self._tokens = TokenCache(self._fetch_token, clock=clock)
+        headers = {"Accept": "application/json"}
+        self._auth = HttpCore(session, oauth_url, map_error=map_zoom_error, headers=headers)
         self.http = HttpCore(
-            session,
-            api_url,
-            map_error=map_zoom_error,
-            tokens=self._tokens,
-            headers={"Accept": "application/json"},
+            session, api_url, map_error=map_zoom_error, tokens=self._tokens, headers=headers
         )
 
     @property
@@ -114,16 +128,15 @@ class ZoomClient(PresenceClient):
     async def _fetch_token(self) -> AccessToken:
         """Ask for an `account_credentials` token; a refused grant is an auth failure."""
         try:
-            body = await self.http.request(
+            body = await self._auth.request(
                 "POST",
-                f"{self._oauth_url}/oauth/token",
+                "/oauth/token",
                 form={"grant_type": "account_credentials", "account_id": self._account_id},
                 headers={"Authorization": self._client_auth},
-                authenticate=False,
             )
         except InvalidRequestError as err:
             raise AuthenticationError(f"Zoom refused the token request: {err}") from err
-        return AccessToken(body["access_token"], float(body["expires_in"]))
+        return AccessToken.from_body(body)
 
     @override
     async def check_credentials(self) -> None:
@@ -131,19 +144,24 @@ class ZoomClient(PresenceClient):
 
     @override
     async def get_user(self, user_id: str) -> RemoteUser:
-        body: dict[str, Any] = await self.http.request("GET", f"/users/{_path(user_id)}")
-        full_name = f"{body.get('first_name', '')} {body.get('last_name', '')}".strip()
-        return RemoteUser(
-            user_id=body["id"],
-            display_name=body.get("display_name") or full_name or body.get("email") or body["id"],
-            email=body.get("email"),
+        body = expect_type(
+            await self.http.request("GET", f"/users/{_path(user_id)}"), dict, "the user"
         )
+        found = expect_type(body.get("id"), str, "id")
+        email, first, last, display = (
+            expect_type(body.get(key), str | None, key)
+            for key in ("email", "first_name", "last_name", "display_name")
+        )
+        full_name = f"{first or ''} {last or ''}".strip()
+        return RemoteUser(found, display or full_name or email or found, email)
 
     async def get_presence(self, user_id: str) -> Presence:
         """One person's presence; a status we cannot set has no option."""
-        body = await self.http.request("GET", f"/users/{_path(user_id)}/presence_status")
-        status = str(body.get("status", ""))
-        return Presence(OPTION_BY_STATUS.get(status), status, body.get("end_time"))
+        path = f"/users/{_path(user_id)}/presence_status"
+        body = expect_type(await self.http.request("GET", path), dict, "the presence")
+        status = expect_type(body.get("status"), str, "status")
+        end_time = expect_type(body.get("end_time"), str | None, "end_time")
+        return Presence(OPTION_BY_STATUS.get(status), status, end_time)
 
     @override
     async def get_presences(self, user_ids: Iterable[str]) -> dict[str, Presence]:
@@ -151,10 +169,12 @@ class ZoomClient(PresenceClient):
 
     @override
     async def _send_presence(self, user_id: str, option: str, duration: int | None) -> None:
-        body: dict[str, Any] = {"status": STATUS_BY_OPTION[option].value}
+        body: dict[str, str | int] = {"status": STATUS_BY_OPTION[option].value}
         if duration is not None:
             body["duration"] = duration
-        await self.http.request("PUT", f"/users/{_path(user_id)}/presence_status", json_body=body)
+        await self.http.request(
+            "PUT", f"/users/{_path(user_id)}/presence_status", json_body=body, expect_status=204
+        )
 
 
 def _path(user_id: str) -> str:

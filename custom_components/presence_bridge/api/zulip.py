@@ -5,7 +5,7 @@ import configparser
 import ipaddress
 from typing import Any, ClassVar, override
 import unicodedata
-from urllib.parse import quote, urlsplit
+from urllib.parse import quote, urlsplit, urlunsplit
 
 import aiohttp
 
@@ -14,11 +14,20 @@ from .emoji import UNICODE_EMOJI
 from .errors import (
     AuthenticationError,
     InvalidRequestError,
+    InvalidUrlError,
     NotFoundError,
     PresenceBridgeError,
     RateLimitedError,
 )
-from .http import ErrorResponse, HttpCore
+from .http import (
+    ErrorResponse,
+    HttpCore,
+    as_seconds,
+    check_url,
+    expect_objects,
+    expect_type,
+    first_text,
+)
 
 USER_AGENT = "PresenceBridge/0.1.0"
 READ_STATUS_LEVEL = 262
@@ -32,12 +41,15 @@ ADMIN_ROLES = frozenset({100, 200})
 STATUS_FIELDS = ("status_text", "emoji_name", "emoji_code", "reaction_type")
 UNICODE = "unicode_emoji"
 AUTH_CODES = frozenset({"UNAUTHORIZED", "INVALID_API_KEY", "USER_DEACTIVATED", "REALM_DEACTIVATED"})
+DEFAULT_PORTS = {"http": 80, "https": 443}
 
 
 def parse_zuliprc(text: str) -> dict[str, str]:
     """The `url`, `email` and `api_key` of a zuliprc's `[api]` section (`site`, `email`, `key`).
 
-    A site without a scheme gets https (http for localhost), as Zulip's own bindings do.
+    A site without a scheme gets https, or http for this machine (localhost or a loopback
+    address), as Zulip's own bindings do for localhost. The URL is not checked here:
+    `is_allowed_url` and `normalize_url` apply to it as to a typed one.
     """
     parser = configparser.ConfigParser(interpolation=None)
     try:
@@ -52,25 +64,62 @@ def parse_zuliprc(text: str) -> dict[str, str]:
         raise InvalidRequestError(f"The zuliprc's [api] section lacks {', '.join(missing)}")
     site = values["site"]
     if "://" not in site:
-        site = f"{'http' if site.startswith('localhost') else 'https'}://{site}"
+        try:
+            host = urlsplit(f"//{site}").hostname or ""
+        except ValueError:
+            host = ""
+        site = f"{'http' if _is_this_machine(host) else 'https'}://{site}"
     return {"url": site.rstrip("/"), "email": values["email"], "api_key": values["key"]}
 
 
 def is_allowed_url(url: str) -> bool:
-    """Whether the API key may be sent to `url`: https, or http to this machine only."""
+    """Whether the API key may be sent to `url`: https, or http to this machine only.
+
+    A URL with a user name or password in it is refused: credentials go in their own
+    fields, and aiohttp will not send a URL's beside an Authorization header.
+    """
     try:
         parts = urlsplit(url.strip())
         host = parts.hostname
     except ValueError:
         return False
-    if not host or parts.scheme not in ("https", "http"):
+    if not host or parts.scheme not in ("https", "http") or "@" in parts.netloc:
         return False
-    if parts.scheme == "https" or host == "localhost":
+    return parts.scheme == "https" or _is_this_machine(host)
+
+
+def _is_this_machine(host: str) -> bool:
+    """Whether `host` (lower case, no brackets) is localhost or a loopback address."""
+    if host == "localhost":
         return True
     try:
         return ipaddress.ip_address(host).is_loopback
     except ValueError:
         return False
+
+
+def normalize_url(url: str) -> str:
+    """A server URL spelled one way, so that one server is one account.
+
+    Whitespace, the trailing `/`, the scheme's default port and any query or fragment
+    go; scheme and host are lower-cased (the path keeps its case):
+    ` HTTPS://Chat.Example.com:443/ ` is `https://chat.example.com`. Raises ValueError
+    (naming no part of the URL) for one without a host, with a port that is not a
+    number, or with a user name or password in it.
+    """
+    try:
+        parts = urlsplit(url.strip())
+        host, port = parts.hostname, parts.port
+    except ValueError:
+        raise ValueError("The server URL cannot be read (its host or port)") from None
+    if not host:
+        raise ValueError("The server URL names no host")
+    if "@" in parts.netloc:
+        raise ValueError("The server URL must not contain a user name or password")
+    netloc = f"[{host}]" if ":" in host else host
+    if port is not None and port != DEFAULT_PORTS.get(parts.scheme):
+        netloc = f"{netloc}:{port}"
+    return urlunsplit((parts.scheme, netloc, parts.path.rstrip("/"), "", ""))
 
 
 def map_zulip_error(response: ErrorResponse) -> PresenceBridgeError | None:
@@ -80,19 +129,23 @@ def map_zulip_error(response: ErrorResponse) -> PresenceBridgeError | None:
     to the mapping by status. BAD_REQUEST says nothing more specific than that the
     request was refused; NONEXISTENT_SUBDOMAIN (a wrong server URL) is refused too.
     """
-    body = response.body if isinstance(response.body, dict) else {}
-    code = body.get("code")
+    code = first_text(response.body, "code")
     if code is None or response.status >= 500:
         return None
-    message = str(body.get("msg") or f"HTTP {response.status}")
+    message = first_text(response.body, "msg") or f"HTTP {response.status}"
     if code in AUTH_CODES:
         return AuthenticationError(message)
     if code == "RATE_LIMIT_HIT":
         retry_after = response.retry_after
-        if retry_after is None and isinstance(body.get("retry-after"), int | float):
-            retry_after = float(body["retry-after"])
+        if retry_after is None:
+            retry_after = as_seconds(response.body.get("retry-after"))
         return RateLimitedError(message, retry_after=retry_after)
-    return InvalidRequestError(message, code=str(code))
+    return InvalidRequestError(message, code=code)
+
+
+def _is_success(body: Any) -> bool:
+    """Whether a body is Zulip's success (§3.7), not a proxy's or another server's."""
+    return isinstance(body, dict) and body.get("result") == "success"
 
 
 def _preset(text: str, emoji_name: str) -> StatusMessage:
@@ -129,17 +182,23 @@ class ZulipClient(StatusClient):
         clock: Callable[[], float] | None = None,
     ) -> None:
         """Set up the client; nothing is sent until the first call. `url` must be allowed."""
+        check_url(url)
         if not is_allowed_url(url):
-            raise ValueError(f"Refusing to send a Zulip API key to {url!r}: https is required")
+            # The URL is not repeated: it may hold a password.
+            raise InvalidUrlError(
+                "Refusing to send a Zulip API key to that URL: https is required (http only "
+                "to this machine), and no user name or password in it"
+            )
         self.http = HttpCore(
             session,
-            f"{url.strip().rstrip('/')}/api/v1",
+            f"{normalize_url(url)}/api/v1",
             map_error=map_zulip_error,
             headers={
                 "Authorization": aiohttp.encode_basic_auth(email, api_key),
                 "User-Agent": USER_AGENT,
             },
             clock=clock,
+            is_success=_is_success,
         )
         self._me: RemoteUser | None = None
         self.feature_level = 0
@@ -170,12 +229,15 @@ class ZulipClient(StatusClient):
         """Read the own user and the server's feature level; return the own user."""
         me = await self.http.request("GET", "/users/me")
         settings = await self.http.request("GET", "/server_settings")
+        user = _user(me)
+        role = expect_type(me.get("role"), int | None, "role")
         # Servers before Zulip 3.0 have no feature level: none of the newer endpoints.
-        self.feature_level = int(settings.get("zulip_feature_level") or 0)
-        self.is_admin = me.get("role") in ADMIN_ROLES or bool(me.get("is_admin"))
-        self.is_bot = bool(me.get("is_bot"))
-        self._me = _user(me)
-        return self._me
+        level = expect_type(settings.get("zulip_feature_level"), int | None, "feature level")
+        self.feature_level = level or 0
+        self.is_admin = role in ADMIN_ROLES or me.get("is_admin") is True
+        self.is_bot = me.get("is_bot") is True
+        self._me = user
+        return user
 
     @override
     async def check_credentials(self) -> None:
@@ -195,7 +257,7 @@ class ZulipClient(StatusClient):
         if key == me.user_id or key.casefold() in (OWN_USER, (me.email or "").casefold()):
             return me
         body = await self._look_up(f"/users/{quote(key, safe='@')}", key)
-        return _user(body["user"])
+        return _user(body.get("user"))
 
     @override
     async def get_statuses(self, user_ids: Iterable[str]) -> dict[str, StatusMessage]:
@@ -203,8 +265,11 @@ class ZulipClient(StatusClient):
         paths = {user_id: f"/users/{_numeric(user_id)}/status" for user_id in user_ids}
 
         async def status_of(user_id: str) -> StatusMessage:
-            status = (await self._look_up(paths[user_id], user_id)).get("status") or {}
-            return StatusMessage(*(str(status.get(key, "")) for key in STATUS_FIELDS))
+            body = await self._look_up(paths[user_id], user_id)
+            status = expect_type(body.get("status"), dict | None, "status") or {}
+            return StatusMessage(
+                *(expect_type(status.get(key), str | None, key) or "" for key in STATUS_FIELDS)
+            )
 
         return await gather_known(paths, status_of)
 
@@ -230,10 +295,12 @@ class ZulipClient(StatusClient):
         """
         name = name.strip().strip(":").lower()
         body = await self.http.request("GET", "/realm/emoji")
-        for emoji in (body.get("emoji") or {}).values():
+        emoji_by_id = expect_type(body.get("emoji"), dict | None, "emoji") or {}
+        for emoji in expect_objects(list(emoji_by_id.values()), "emoji"):
             if emoji.get("name") == name and not emoji.get("deactivated"):
+                code = expect_type(emoji.get("id"), str | int, "an emoji's id")
                 return StatusMessage(
-                    emoji_name=name, emoji_code=str(emoji["id"]), reaction_type="realm_emoji"
+                    emoji_name=name, emoji_code=str(code), reaction_type="realm_emoji"
                 )
         if name == "zulip":
             return StatusMessage(
@@ -265,9 +332,14 @@ class ZulipClient(StatusClient):
             raise
 
 
-def _user(user: Mapping[str, Any]) -> RemoteUser:
-    """A user object of `GET /users/me` or `/users/{id}`."""
-    return RemoteUser(str(user["user_id"]), user["full_name"], user["email"])
+def _user(user: Any) -> RemoteUser:
+    """A user object of `GET /users/me` or `/users/{id}`; any other shape is malformed."""
+    user = expect_type(user, dict, "the user")
+    return RemoteUser(
+        str(expect_type(user.get("user_id"), int, "user_id")),
+        expect_type(user.get("full_name"), str, "full_name"),
+        expect_type(user.get("email"), str, "email"),
+    )
 
 
 def _numeric(user_id: str) -> str:
