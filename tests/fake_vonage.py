@@ -7,6 +7,7 @@ injectable clock; it records every request it receives.
 """
 
 from collections import deque
+from collections.abc import Awaitable, Callable
 import copy
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -87,6 +88,8 @@ class FakeVonage(FakeServer):
     tokens: dict[str, IssuedToken] = field(default_factory=dict)
     can_list_users: bool = True
     """False refuses the user list with 403, as for credentials without that right."""
+    user_list_failure: Callable[[], Awaitable[web.Response]] | None = None
+    """While set, answers every authorised user list request instead (a 404, a 5xx, a hang)."""
     budget: int | None = None
     """Requests allowed per `budget_window` seconds over all API requests; None is unlimited."""
     budget_window: float = 60.0
@@ -281,6 +284,8 @@ class FakeVonage(FakeServer):
             return failure
         if not self.can_list_users:
             return web.Response(status=403)
+        if self.user_list_failure is not None:
+            return await self.user_list_failure()
         return web.json_response(
             [{"userId": user_id, "name": agent["name"]} for user_id, agent in self.agents.items()]
         )

@@ -1,5 +1,9 @@
 """Every path through the config, reauth, reconfigure, subentry and options flows."""
 
+import json
+from pathlib import Path
+import re
+import tomllib
 from unittest.mock import patch
 
 from aiohttp import web
@@ -9,10 +13,18 @@ from homeassistant.data_entry_flow import FlowResultType
 import pytest
 from pytest_homeassistant_custom_component.common import MockConfigEntry
 
+from custom_components.presence_bridge import config_flow
+from custom_components.presence_bridge.config_flow import ACCOUNT_FORMS
 from custom_components.presence_bridge.const import DOMAIN
+from custom_components.presence_bridge.providers import create_client
 
 from .conftest import ALICE_ID, BOB_ID
 from .fake_zoom import FakeZoom
+
+ROOT = Path(__file__).parent.parent
+EN = json.loads(
+    (ROOT / "custom_components/presence_bridge/translations/en.json").read_text(encoding="utf-8")
+)
 
 
 def zoom_form(fake: FakeZoom, **overrides: str) -> dict[str, object]:
@@ -121,6 +133,145 @@ async def test_zoom_unreachable(hass: HomeAssistant, fake_zoom: FakeZoom) -> Non
     assert result["errors"] == {"base": "cannot_connect"}
 
 
+def test_zoom_server_addresses_default_to_zooms_own() -> None:
+    """Cleared (or blank) server addresses become Zoom's documented ones, as for Vonage."""
+    form = {
+        "account_id": "a",
+        "client_id": "c",
+        "client_secret": "s",
+        "user_id": "u",
+        "advanced": {"api_url": "", "oauth_url": " "},
+    }
+    assert ACCOUNT_FORMS["zoom"].entry_data("zoom", form) == {
+        "provider": "zoom",
+        "account_id": "a",
+        "client_id": "c",
+        "client_secret": "s",
+        "api_url": "https://api.zoom.us/v2",
+        "oauth_url": "https://zoom.us",
+    }
+
+
+async def test_client_without_server_addresses(hass: HomeAssistant) -> None:
+    """An entry without server addresses gets a client for the default ones, not a KeyError."""
+    credentials = {"client_id": "c", "client_secret": "s"}
+    zoom = create_client(hass, {"provider": "zoom", "account_id": "a", **credentials})
+    assert zoom.http.base_url == "https://api.zoom.us/v2"
+    vonage = create_client(
+        hass, {"provider": "vonage", "region": "nam", "api_url": "", **credentials}
+    )
+    assert vonage.http.base_url == "https://nam.api.newvoicemedia.com/agents"
+
+
+@pytest.mark.usefixtures("mock_setup_entry")
+async def test_zoom_cleared_server_addresses(
+    hass: HomeAssistant, fake_zoom: FakeZoom, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Cleared server addresses are the defaults (here the fake's): the check goes there."""
+    monkeypatch.setattr(config_flow, "DEFAULT_API_URL", fake_zoom.api_url)
+    monkeypatch.setattr(config_flow, "DEFAULT_OAUTH_URL", fake_zoom.url)
+    flow_id = await start_zoom_flow(hass)
+    result = await hass.config_entries.flow.async_configure(
+        flow_id, zoom_form(fake_zoom, api_url="", oauth_url="")
+    )
+    assert result["type"] is FlowResultType.CREATE_ENTRY
+    assert result["data"] == fake_zoom.entry_data()
+    assert [r.path for r in fake_zoom.requests] == ["/oauth/token", "/v2/users/alice@example.com"]
+
+
+UNSAFE_ADDRESSES = [
+    ("http://server.example.com", "insecure_url"),
+    ("http://192.168.1.2:8080/v2", "insecure_url"),
+    ("server.example.com", "insecure_url"),
+    ("https://client-id:hunter2@server.example.com", "url_with_credentials"),
+    ("http://client-id:hunter2@127.0.0.1:1", "url_with_credentials"),
+    ("https://server.example.com:port", "invalid_url"),
+    ("https://", "invalid_url"),
+]
+"""Server addresses a secret must not be sent to, and the form error each one gets."""
+
+
+@pytest.mark.parametrize(
+    ("address", "error"),
+    [
+        ({field: address}, error)
+        for field in ("api_url", "oauth_url")
+        for address, error in UNSAFE_ADDRESSES
+    ],
+)
+async def test_zoom_unsafe_server_address_sends_nothing(
+    hass: HomeAssistant,
+    fake_zoom: FakeZoom,
+    caplog: pytest.LogCaptureFixture,
+    address: dict[str, str],
+    error: str,
+) -> None:
+    """The secret goes over https only (http only to this machine), never with URL credentials."""
+    flow_id = await start_zoom_flow(hass)
+    result = await hass.config_entries.flow.async_configure(
+        flow_id, zoom_form(fake_zoom, **address)
+    )
+    assert result["type"] is FlowResultType.FORM
+    assert result["errors"] == {"base": error}
+    assert EN["config"]["error"][error]
+    assert fake_zoom.requests == []
+    assert "hunter2" not in caplog.text
+
+
+@pytest.mark.usefixtures("mock_setup_entry")
+async def test_zoom_api_url_without_v2_is_cannot_connect(
+    hass: HomeAssistant, fake_zoom: FakeZoom
+) -> None:
+    """A 404 without Zoom's error body is a wrong server address, not a missing person."""
+    flow_id = await start_zoom_flow(hass)
+    result = await hass.config_entries.flow.async_configure(
+        flow_id, zoom_form(fake_zoom, api_url=fake_zoom.url)
+    )
+    assert result["type"] is FlowResultType.FORM
+    assert result["errors"] == {"base": "cannot_connect"}
+    assert [r.path for r in fake_zoom.requests] == ["/oauth/token", "/users/alice@example.com"]
+
+
+async def test_same_account_in_two_windows(hass: HomeAssistant, fake_zoom: FakeZoom) -> None:
+    """A second flow for an account another flow is setting up aborts, with text for it."""
+    first = await start_zoom_flow(hass)
+    result = await hass.config_entries.flow.async_configure(
+        first, zoom_form(fake_zoom, client_secret="wrong")
+    )
+    assert result["errors"] == {"base": "invalid_auth"}
+
+    fake_zoom.requests.clear()
+    second = await start_zoom_flow(hass)
+    result = await hass.config_entries.flow.async_configure(second, zoom_form(fake_zoom))
+    assert result["type"] is FlowResultType.ABORT
+    assert result["reason"] == "already_in_progress"
+    assert EN["config"]["abort"]["already_in_progress"]
+    assert fake_zoom.requests == []
+
+
+def test_zoom_form_names_every_scope() -> None:
+    """The form lists the scopes to read and set presence and, to add people, to read users."""
+    description = EN["config"]["step"]["zoom"]["description"]
+    assert set(re.findall(r"user:[a-z_:]*[a-z]", description)) == {
+        "user:read:admin",
+        "user:write:admin",
+        "user:read:presence_status:admin",
+        "user:update:presence_status:admin",
+        "user:read:user:admin",
+    }
+
+
+def test_package_description_names_the_menu_providers() -> None:
+    """pyproject's description promises exactly the providers the menu offers."""
+    description = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))["project"][
+        "description"
+    ]
+    for provider in EN["config"]["step"]["user"]["menu_options"].values():
+        assert provider in description
+    for other in ("Teams", "Microsoft", "Graph", "Slack"):
+        assert other not in description
+
+
 async def test_zoom_already_configured(
     hass: HomeAssistant, fake_zoom: FakeZoom, zoom_entry: MockConfigEntry
 ) -> None:
@@ -152,6 +303,7 @@ async def test_reauth_while_loaded(
     )
     assert result["type"] is FlowResultType.ABORT
     assert result["reason"] == "reauth_successful"
+    assert EN["config"]["abort"]["reauth_successful"]
     assert init_integration.data["client_secret"] == "rotated-secret"
     assert [r.path for r in fake_zoom.api_requests()] == [f"/v2/users/{ALICE_ID}"]
     await hass.async_block_till_done()
@@ -176,6 +328,22 @@ async def test_reauth_after_failed_setup(
     assert result["reason"] == "reauth_successful"
     await hass.async_block_till_done()
     assert zoom_entry.state is ConfigEntryState.LOADED
+
+
+async def test_reauth_keeps_the_new_secret_off_cleartext(
+    hass: HomeAssistant, zoom_entry: MockConfigEntry
+) -> None:
+    """An entry from before https was required: the new secret is not sent over plain http."""
+    data = {**zoom_entry.data, "oauth_url": "http://zoom.example.com"}
+    entry = MockConfigEntry(domain=DOMAIN, unique_id="acct-123", data=data)
+    entry.add_to_hass(hass)
+    result = await entry.start_reauth_flow(hass)
+    result = await hass.config_entries.flow.async_configure(
+        result["flow_id"], {"client_secret": "new-secret"}
+    )
+    assert result["type"] is FlowResultType.FORM
+    assert result["errors"] == {"base": "insecure_url"}
+    assert entry.data["client_secret"] == "zoom-client-secret"
 
 
 async def test_reauth_without_people_checks_the_token(
@@ -220,6 +388,7 @@ async def test_reconfigure(
     )
     assert result["type"] is FlowResultType.ABORT
     assert result["reason"] == "reconfigure_successful"
+    assert EN["config"]["abort"]["reconfigure_successful"]
     assert init_integration.data["client_id"] == "new-client"
     await hass.async_block_till_done()
     assert init_integration.state is ConfigEntryState.LOADED
@@ -307,3 +476,24 @@ async def test_options_change_interval_and_reload(
     await hass.async_block_till_done()
     assert init_integration.state is ConfigEntryState.LOADED
     assert init_integration.runtime_data.coordinator.update_interval.total_seconds() == 120
+
+
+@pytest.mark.parametrize("blank", ["account_id", "client_id", "client_secret", "user_id"])
+async def test_a_blank_required_field_is_a_form_error(
+    hass: HomeAssistant, fake_zoom: FakeZoom, blank: str
+) -> None:
+    """A required Zoom field submitted empty shows an error and sends nothing."""
+    result = await hass.config_entries.flow.async_init(DOMAIN, context={"source": SOURCE_USER})
+    result = await hass.config_entries.flow.async_configure(
+        result["flow_id"], {"next_step_id": "zoom"}
+    )
+    form = {
+        "account_id": fake_zoom.account_id,
+        "client_id": fake_zoom.client_id,
+        "client_secret": fake_zoom.client_secret,
+        "user_id": ALICE_ID,
+        "advanced": {"api_url": fake_zoom.api_url, "oauth_url": fake_zoom.url},
+    }
+    result = await hass.config_entries.flow.async_configure(result["flow_id"], form | {blank: " "})
+    assert result["errors"] == {"base": "missing_field"}
+    assert fake_zoom.requests == []

@@ -259,17 +259,35 @@ async def test_token_expiry_is_handled_transparently(
     assert [r.path for r in fake_zoom.requests].count("/oauth/token") == 2
 
 
-@pytest.mark.usefixtures("init_integration")
-async def test_revoked_secret_starts_reauth(hass: HomeAssistant, fake_zoom: FakeZoom) -> None:
-    """When the new token is refused too, the change fails with invalid_auth and reauth starts."""
+async def test_revoked_secret_keeps_the_change_for_after_reauth(
+    hass: HomeAssistant,
+    init_integration: MockConfigEntry,
+    fake_zoom: FakeZoom,
+    freezer: FrozenDateTimeFactory,
+) -> None:
+    """When the new token is refused too, the change waits, reauth starts, then it is sent."""
     fake_zoom.expire_tokens()
     fake_zoom.client_secret = "rotated"
-    with pytest.raises(HomeAssistantError) as err:
-        await select_option(hass, "away")
-    assert err.value.translation_key == "invalid_auth"
+    await select_option(hass, "away")
+    state = hass.states.get(ALICE)
+    assert state.state == "away"
+    assert state.attributes["pending"] is True
     await hass.async_block_till_done()
     [flow] = hass.config_entries.flow.async_progress()
     assert flow["context"]["source"] == SOURCE_REAUTH
+    # A change made during reauth is queued too; the newest one is delivered.
+    await select_option(hass, "on_a_call")
+    assert puts(fake_zoom) == [{"status": "Away"}]  # the one refused with the old secret
+
+    result = await hass.config_entries.flow.async_configure(
+        flow["flow_id"], {"client_secret": "rotated"}
+    )
+    assert result["reason"] == "reauth_successful"
+    await hass.async_block_till_done()  # the reload
+    await advance(hass, freezer, 0)  # the restored wish's timer, due now
+    assert puts(fake_zoom) == [{"status": "Away"}, {"status": "On_A_Call"}]
+    assert fake_zoom.users[ALICE_ID].status == "On_A_Call"
+    assert hass.states.get(ALICE).attributes["pending"] is False
 
 
 @pytest.mark.usefixtures("init_integration")
@@ -298,7 +316,8 @@ async def test_missing_read_scope_raises_repair(
     """A poll refused for a missing scope (4711) names it in a repair issue; it clears on recovery."""
     fake_zoom.scopes = frozenset({"user:write:admin"})
     await advance(hass, freezer, 61)
-    assert hass.states.get(ALICE).state == STATE_UNAVAILABLE
+    assert hass.states.get(ALICE).state == "available"
+    assert hass.states.get(ALICE).attributes["stale_since"] is not None
     issue = next(i for i in issue_registry.issues.values() if i.domain == DOMAIN)
     assert issue.translation_key == "missing_permission"
     assert issue.translation_placeholders["scope"] == "user:read:admin"
@@ -310,18 +329,23 @@ async def test_missing_read_scope_raises_repair(
 
 
 @pytest.mark.usefixtures("init_integration")
-async def test_poll_rate_limited_and_unavailable(
+async def test_failed_polls_keep_the_person_available_and_stale(
     hass: HomeAssistant, fake_zoom: FakeZoom, freezer: FrozenDateTimeFactory
 ) -> None:
-    """A 429 or 5xx on a poll makes the entity unavailable until Zoom answers again."""
+    """A 429 or 5xx on a poll keeps the last known state, marked stale, until Zoom answers."""
+    read_at = hass.states.get(ALICE).last_updated
     fake_zoom.fail_next.append(web.json_response({"code": 429, "message": "Slow down"}, status=429))
     await advance(hass, freezer, 61)
-    assert hass.states.get(ALICE).state == STATE_UNAVAILABLE
+    state = hass.states.get(ALICE)
+    assert state.state == "available"
+    assert state.attributes["stale_since"] == read_at.isoformat()
     fake_zoom.fail_next.append(web.Response(status=500))
     await advance(hass, freezer, 61)
-    assert hass.states.get(ALICE).state == STATE_UNAVAILABLE
+    assert hass.states.get(ALICE).attributes["stale_since"] == read_at.isoformat()
     await advance(hass, freezer, 61)
-    assert hass.states.get(ALICE).state == "available"
+    state = hass.states.get(ALICE)
+    assert state.state == "available"
+    assert state.attributes["stale_since"] is None
 
 
 @pytest.mark.usefixtures("init_integration")

@@ -1,6 +1,7 @@
 """Vonage Contact Center end to end: connecting, agents, presence and many agents at once."""
 
-from collections.abc import AsyncGenerator
+import asyncio
+from collections.abc import AsyncGenerator, Awaitable, Callable
 from datetime import timedelta
 
 from aiohttp import web
@@ -9,14 +10,17 @@ from homeassistant.config_entries import SOURCE_USER
 from homeassistant.const import ATTR_ENTITY_ID, STATE_UNKNOWN
 from homeassistant.core import HomeAssistant
 from homeassistant.data_entry_flow import FlowResultType
+from homeassistant.exceptions import ServiceValidationError
 from homeassistant.util import dt as dt_util
 import pytest
 from pytest_homeassistant_custom_component.common import MockConfigEntry, async_fire_time_changed
 
+from custom_components.presence_bridge.api.http import HttpCore
 from custom_components.presence_bridge.config_flow import ACCOUNT_FORMS
 from custom_components.presence_bridge.const import DOMAIN, SUBENTRY_USER
 
 from .fake_vonage import ACCEPT, BREAK_ID, LOGGED_OUT_ID, READY_ID, FakeVonage
+from .test_config_flow import UNSAFE_ADDRESSES
 
 PERSON = "select.ada_lovelace_presence"
 
@@ -109,14 +113,16 @@ def test_server_urls_default_to_the_region() -> None:
 
 
 async def test_add_agent_from_list(hass: HomeAssistant, fake_vonage: FakeVonage) -> None:
-    """Credentials that may list users offer the agents not yet added, by name."""
+    """Credentials that may list users offer the agents not yet added, by name; listed once."""
     grace = fake_vonage.add_agent("Grace Hopper", LOGGED_OUT_ID)
     entry = await setup_vonage(hass, fake_vonage, ["Ada Lovelace"])
+    fake_vonage.requests.clear()
     result = await hass.config_entries.subentries.async_init(
         (entry.entry_id, "user"), context={"source": SOURCE_USER}
     )
     selector = result["data_schema"].schema["user_id"].config
     assert selector["options"] == [{"value": grace, "label": "Grace Hopper"}]
+    assert selector["custom_value"] is True
 
     result = await hass.config_entries.subentries.async_configure(
         result["flow_id"], {"user_id": grace}
@@ -124,6 +130,10 @@ async def test_add_agent_from_list(hass: HomeAssistant, fake_vonage: FakeVonage)
     assert result["type"] is FlowResultType.CREATE_ENTRY
     assert result["title"] == "Grace Hopper"
     assert result["data"] == {"user_id": grace}
+    assert [r.path for r in fake_vonage.api_requests()] == [
+        "/useradmin/users",
+        f"/agents/{grace}/presence",
+    ]
     await hass.async_block_till_done()
     state = hass.states.get("select.grace_hopper_presence")
     assert state.state == "Logged Out"
@@ -154,6 +164,111 @@ async def test_add_agent_by_guid(hass: HomeAssistant, fake_vonage: FakeVonage) -
     assert result["type"] is FlowResultType.CREATE_ENTRY
     assert result["data"] == {"user_id": grace}
     assert result["title"] == f"Agent {grace[:8]}"
+
+
+async def test_add_agent_missing_from_list(hass: HomeAssistant, fake_vonage: FakeVonage) -> None:
+    """An agent the list leaves out can be typed in by GUID; the form's list still names no one."""
+    fake_vonage.add_agent("Grace Hopper")
+    entry = await setup_vonage(hass, fake_vonage, ["Ada Lovelace"])
+    fake_vonage.requests.clear()
+    result = await hass.config_entries.subentries.async_init(
+        (entry.entry_id, "user"), context={"source": SOURCE_USER}
+    )
+    assert result["data_schema"].schema["user_id"].config["custom_value"] is True
+    unlisted = fake_vonage.add_agent("Katherine Johnson")
+
+    result = await hass.config_entries.subentries.async_configure(
+        result["flow_id"], {"user_id": f" {unlisted.upper()} "}
+    )
+    assert result["type"] is FlowResultType.CREATE_ENTRY
+    assert result["data"] == {"user_id": unlisted}
+    assert result["title"] == f"Agent {unlisted[:8]}"
+    assert [r.path for r in fake_vonage.api_requests()] == [
+        "/useradmin/users",
+        f"/agents/{unlisted}/presence",
+    ]
+
+
+async def _not_found() -> web.Response:
+    return web.Response(status=404)
+
+
+async def _unavailable() -> web.Response:
+    return web.Response(status=503)
+
+
+async def _hang() -> web.Response:
+    await asyncio.sleep(1.5)
+    return web.Response(status=504)
+
+
+@pytest.mark.parametrize(
+    "failure", [_not_found, _unavailable, _hang], ids=["404", "503", "timeout"]
+)
+async def test_add_agent_when_user_list_fails(
+    hass: HomeAssistant,
+    fake_vonage: FakeVonage,
+    monkeypatch: pytest.MonkeyPatch,
+    failure: Callable[[], Awaitable[web.Response]],
+) -> None:
+    """The user list only names agents: when it fails, a GUID whose presence reads is added."""
+    # Requests time out after 0.5 s instead of 15 s, so the hanging user list times out.
+    monkeypatch.setitem(HttpCore.__init__.__kwdefaults__, "timeout", 0.5)
+    grace = fake_vonage.add_agent("Grace Hopper")
+    entry = await setup_vonage(hass, fake_vonage, ["Ada Lovelace"])
+    fake_vonage.user_list_failure = failure
+    fake_vonage.requests.clear()
+    result = await hass.config_entries.subentries.async_init(
+        (entry.entry_id, "user"), context={"source": SOURCE_USER}
+    )
+    assert result["data_schema"].schema["user_id"] is str
+
+    result = await hass.config_entries.subentries.async_configure(
+        result["flow_id"], {"user_id": grace}
+    )
+    assert result["type"] is FlowResultType.CREATE_ENTRY
+    assert result["data"] == {"user_id": grace}
+    assert result["title"] == f"Agent {grace[:8]}"
+    assert [r.path for r in fake_vonage.api_requests()] == [
+        "/useradmin/users",
+        f"/agents/{grace}/presence",
+        "/useradmin/users",
+    ]
+
+
+@pytest.mark.parametrize(
+    ("address", "error"),
+    [
+        ({field: address}, error)
+        for field in ("auth_url", "api_url")
+        for address, error in UNSAFE_ADDRESSES
+    ],
+)
+async def test_unsafe_server_address_sends_nothing(
+    hass: HomeAssistant,
+    fake_vonage: FakeVonage,
+    caplog: pytest.LogCaptureFixture,
+    address: dict[str, str],
+    error: str,
+) -> None:
+    """The secret goes over https only (http only to this machine), never with URL credentials."""
+    result = await hass.config_entries.flow.async_init(DOMAIN, context={"source": SOURCE_USER})
+    result = await hass.config_entries.flow.async_configure(
+        result["flow_id"], {"next_step_id": "vonage"}
+    )
+    result = await hass.config_entries.flow.async_configure(
+        result["flow_id"],
+        {
+            "region": "emea",
+            "client_id": fake_vonage.client_id,
+            "client_secret": fake_vonage.client_secret,
+            "advanced": {"auth_url": fake_vonage.url, "api_url": fake_vonage.url} | address,
+        },
+    )
+    assert result["type"] is FlowResultType.FORM
+    assert result["errors"] == {"base": error}
+    assert fake_vonage.requests == []
+    assert "hunter2" not in caplog.text
 
 
 async def test_select_options_and_patch(hass: HomeAssistant, fake_vonage: FakeVonage) -> None:
@@ -283,3 +398,45 @@ async def test_account_check_refused(hass: HomeAssistant, fake_vonage: FakeVonag
         },
     )
     assert result["errors"] == {"base": "unknown"}
+
+
+async def test_a_new_presence_definition_shows_after_the_next_poll(
+    hass: HomeAssistant, fake_vonage: FakeVonage, freezer: FrozenDateTimeFactory
+) -> None:
+    """A definition added in the Admin Portal is an option after one poll, with nobody moved."""
+    await setup_vonage(hass, fake_vonage, ["Ada Lovelace"])
+    assert "Training" not in hass.states.get(PERSON).attributes["options"]
+    fake_vonage.add_definition("Training", "Away")
+    await advance(hass, freezer, 61)
+    assert "Training" in hass.states.get(PERSON).attributes["options"]
+
+
+async def test_a_duration_is_refused_by_name_of_the_provider(
+    hass: HomeAssistant, fake_vonage: FakeVonage
+) -> None:
+    """VCC takes no duration: the error says so, without a placeholder dash."""
+    await setup_vonage(hass, fake_vonage, ["Ada Lovelace"])
+    with pytest.raises(ServiceValidationError) as err:
+        await hass.services.async_call(
+            DOMAIN,
+            "set_presence",
+            {ATTR_ENTITY_ID: PERSON, "presence": "Break", "duration": 5},
+            blocking=True,
+        )
+    assert err.value.translation_key == "duration_not_supported_by_provider"
+    assert err.value.translation_placeholders == {"entity": PERSON}
+    assert not fake_vonage.api_requests("PATCH")
+
+
+async def test_a_poll_429_without_retry_after_names_the_real_retry(
+    hass: HomeAssistant,
+    fake_vonage: FakeVonage,
+    freezer: FrozenDateTimeFactory,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """Without `Retry-After` the next read comes at the next interval, and the log says so."""
+    await setup_vonage(hass, fake_vonage, ["Ada Lovelace"])
+    fake_vonage.fail_next.append(web.json_response({"message": "Too Many Requests"}, status=429))
+    await advance(hass, freezer, 61)
+    assert "retrying in 60 seconds" in caplog.text
+    assert "retrying in 0 seconds" not in caplog.text

@@ -14,6 +14,7 @@ from homeassistant.util import dt as dt_util
 import pytest
 from pytest_homeassistant_custom_component.common import MockConfigEntry, async_fire_time_changed
 
+from custom_components.presence_bridge.api.zulip import normalize_url
 from custom_components.presence_bridge.const import DOMAIN, SUBENTRY_USER
 
 from .fake_zulip import ADMINISTRATOR, MEMBER, SUGGESTED_STATUS_FORMS, FakeZulip
@@ -133,16 +134,97 @@ async def test_connect_with_zuliprc(hass: HomeAssistant, fake_zulip: FakeZulip) 
             "insecure_url",
         ),
         ({"zuliprc": "[other]\nkey=1\n"}, "invalid_zuliprc"),
+        (
+            {
+                "url": "http://ada:hunter2@127.0.0.1:9991",
+                "email": "ada@example.com",
+                "api_key": "k",
+            },
+            "url_with_credentials",
+        ),
+        (
+            {"zuliprc": "[api]\nemail=ada@example.com\nkey=k\nsite=ada:hunter2@127.0.0.1:9991\n"},
+            "url_with_credentials",
+        ),
+        (
+            {"url": "https://chat.example.com:port", "email": "ada@example.com", "api_key": "k"},
+            "invalid_url",
+        ),
+        ({"zuliprc": "[api]\nemail=ada@example.com\nkey=k\nsite=[::1\n"}, "invalid_url"),
     ],
 )
 async def test_bad_input_sends_nothing(
-    hass: HomeAssistant, fake_zulip: FakeZulip, form: dict[str, str], error: str
+    hass: HomeAssistant,
+    fake_zulip: FakeZulip,
+    caplog: pytest.LogCaptureFixture,
+    form: dict[str, str],
+    error: str,
 ) -> None:
-    """Missing credentials, plain http to another host and a broken zuliprc are refused."""
+    """Missing credentials, plain http to another host, a broken zuliprc, a URL with a
+    user name and password, or no URL at all are refused with a translated error."""
     flow_id = await open_zulip_form(hass)
     result = await hass.config_entries.flow.async_configure(flow_id, form)
     assert result["errors"] == {"base": error}
     assert fake_zulip.requests == []
+    assert "hunter2" not in caplog.text
+
+
+@pytest.mark.usefixtures("mock_setup_entry")
+async def test_one_account_however_the_url_is_typed(
+    hass: HomeAssistant, fake_zulip: FakeZulip
+) -> None:
+    """Spaces, a trailing /, upper case and a zuliprc's bare site are the same server."""
+    port = fake_zulip.url.rsplit(":", 1)[1]
+    key = fake_zulip.caller.api_key
+    ada = ids(fake_zulip)["Ada"]
+    fields = {"email": "ada@example.com", "api_key": key}
+    flow_id = await open_zulip_form(hass)
+    result = await hass.config_entries.flow.async_configure(
+        flow_id, {"url": f" http://127.0.0.1:{port}/ ", **fields}
+    )
+    assert result["type"] is FlowResultType.CREATE_ENTRY
+    assert result["data"]["url"] == f"http://127.0.0.1:{port}"
+    assert result["result"].unique_id == f"http://127.0.0.1:{port}:{ada}"
+
+    for form in (
+        {"url": f"http://127.0.0.1:{port}", **fields},
+        {"url": f"HTTP://127.0.0.1:{port}/", **fields},
+        {"zuliprc": f"[api]\nemail=ada@example.com\nkey={key}\nsite=127.0.0.1:{port}\n"},
+    ):
+        flow_id = await open_zulip_form(hass)
+        result = await hass.config_entries.flow.async_configure(flow_id, form)
+        assert result["type"] is FlowResultType.ABORT
+        assert result["reason"] == "already_configured"
+    assert len(hass.config_entries.async_entries(DOMAIN)) == 1
+    # The zuliprc's site reached the fake over http, as a typed loopback URL does.
+    assert fake_zulip.requests[-1].path == "/api/v1/server_settings"
+
+
+@pytest.mark.parametrize(
+    ("url", "normalised"),
+    [
+        (" HTTPS://Chat.Example.COM:443/ ", "https://chat.example.com"),
+        ("http://chat.example.com:80", "http://chat.example.com"),
+        ("https://chat.example.com:80/", "https://chat.example.com:80"),
+        ("https://example.com/Zulip/", "https://example.com/Zulip"),
+        ("https://chat.example.com/?next=x#top", "https://chat.example.com"),
+        ("http://[::1]:80/", "http://[::1]"),
+        ("http://LOCALHOST:9991//", "http://localhost:9991"),
+    ],
+)
+def test_normalize_url(url: str, normalised: str) -> None:
+    """One server has one spelling, which the flow (unique id) and the client share."""
+    assert normalize_url(url) == normalised
+
+
+@pytest.mark.parametrize(
+    "url", ["https://", "https://chat.example.com:port", "https://ada:hunter2@chat.example.com"]
+)
+def test_normalize_url_refusals(url: str) -> None:
+    """No host, a port that is no number, or credentials: refused, without repeating the URL."""
+    with pytest.raises(ValueError) as err:
+        normalize_url(url)
+    assert "hunter2" not in str(err.value)
 
 
 async def test_status_text(hass: HomeAssistant, fake_zulip: FakeZulip) -> None:
@@ -341,25 +423,34 @@ async def test_used_up_budget_waits_for_reset(
     assert status_posts(fake_zulip) == [("/api/v1/users/me/status", {"status_text": "Soon"})]
 
 
-async def test_invalid_key_starts_reauth(hass: HomeAssistant, fake_zulip: FakeZulip) -> None:
-    """A revoked key fails the change with invalid_auth and starts reauth; a new key works."""
+async def test_invalid_key_keeps_the_change_for_after_reauth(
+    hass: HomeAssistant, fake_zulip: FakeZulip
+) -> None:
+    """A revoked key queues the change and starts reauth; with a new key, it is delivered."""
     entry = await setup_zulip(hass, fake_zulip)
     old_key = fake_zulip.caller.api_key
     fake_zulip.caller.api_key = "n" * 32
-    with pytest.raises(HomeAssistantError) as err:
-        await hass.services.async_call(
-            "text", "set_value", {ATTR_ENTITY_ID: STATUS, "value": "x"}, blocking=True
-        )
-    assert err.value.translation_key == "invalid_auth"
+    await hass.services.async_call(
+        "text", "set_value", {ATTR_ENTITY_ID: STATUS, "value": "x"}, blocking=True
+    )
+    state = hass.states.get(STATUS)
+    assert state.state == "x"
+    assert state.attributes["pending"] is True
+    assert state.attributes["send_at"] is None
+    assert state.attributes["last_delivery_error"]
     await hass.async_block_till_done()
     [flow] = hass.config_entries.flow.async_progress()
     assert flow["context"]["source"] == "reauth"
     result = await hass.config_entries.flow.async_configure(flow["flow_id"], {"api_key": old_key})
     assert result["errors"] == {"base": "invalid_auth"}
+    refused = [("/api/v1/users/me/status", {"status_text": "x"})]
+    assert status_posts(fake_zulip) == refused
     result = await hass.config_entries.flow.async_configure(flow["flow_id"], {"api_key": "n" * 32})
     assert result["reason"] == "reauth_successful"
-    await hass.async_block_till_done()
+    await hass.async_block_till_done(wait_background_tasks=True)
     assert entry.state is ConfigEntryState.LOADED
+    assert status_posts(fake_zulip) == refused * 2
+    assert hass.states.get(STATUS).attributes["pending"] is False
 
 
 async def test_reconfigure_to_another_account(hass: HomeAssistant, fake_zulip: FakeZulip) -> None:
@@ -405,4 +496,40 @@ async def test_emoji_lookup_failing_is_translated(
             blocking=True,
         )
     assert err.value.translation_key == "provider_unavailable"
+    assert status_posts(fake_zulip) == []
+
+
+async def test_an_entry_of_version_1_1_gets_a_normalised_url(
+    hass: HomeAssistant, fake_zulip: FakeZulip
+) -> None:
+    """An entry added before URLs were normalised is migrated: its URL and unique id."""
+    spelled = fake_zulip.url.replace("http://", "HTTP://") + "/"
+    user_id = fake_zulip.caller_id
+    entry = MockConfigEntry(
+        domain=DOMAIN,
+        title="Zulip ada@example.com",
+        unique_id=f"{spelled}:{user_id}",
+        data=fake_zulip.entry_data() | {"url": spelled},
+        version=1,
+        minor_version=1,
+    )
+    entry.add_to_hass(hass)
+    assert await hass.config_entries.async_setup(entry.entry_id)
+    assert entry.state is ConfigEntryState.LOADED
+    assert entry.minor_version == 2
+    assert entry.data["url"] == fake_zulip.url
+    assert entry.unique_id == f"{fake_zulip.url}:{user_id}"
+
+
+@pytest.mark.parametrize("text", ["a\x00b", "bell\x07", "esc\x1b[31m", "two\nlines", "\u202eevil"])
+async def test_control_characters_are_refused(
+    hass: HomeAssistant, fake_zulip: FakeZulip, text: str
+) -> None:
+    """Control, line-break and bidi-override characters get a translated error; nothing is sent."""
+    await setup_zulip(hass, fake_zulip)
+    with pytest.raises(ServiceValidationError) as err:
+        await hass.services.async_call(
+            "text", "set_value", {ATTR_ENTITY_ID: STATUS, "value": text}, blocking=True
+        )
+    assert err.value.translation_key == "status_control_characters"
     assert status_posts(fake_zulip) == []

@@ -1,29 +1,37 @@
 """Presence Bridge: set people's presence in Zoom (and more providers) from Home Assistant."""
 
 from collections.abc import Awaitable, Callable
+from dataclasses import asdict
 from functools import partial
 
+from homeassistant.config_entries import ConfigSubentry
 from homeassistant.const import Platform
 from homeassistant.core import HomeAssistant
-from homeassistant.helpers import config_validation as cv
+from homeassistant.helpers import config_validation as cv, issue_registry as ir
 from homeassistant.helpers.device_registry import DeviceEntry
+from homeassistant.helpers.dispatcher import async_dispatcher_send
 from homeassistant.helpers.typing import ConfigType
 
-from .api import (
-    AuthenticationError,
-    PresenceBridgeError,
-    PresenceClient,
-    StatusClient,
-    StatusMessage,
+from .api import PresenceClient, StatusClient, StatusMessage
+from .api.zulip import normalize_url
+from .const import (
+    CONF_PROVIDER,
+    CONF_URL,
+    CONF_USER_ID,
+    DOMAIN,
+    MAX_CONCURRENT_SENDS,
+    PROVIDER_ZULIP,
+    SUBENTRY_USER,
 )
-from .const import CONF_USER_ID, DOMAIN, MAX_CONCURRENT_SENDS, SUBENTRY_USER
 from .coordinator import (
     PersonRuntime,
+    PersonState,
     PresenceBridgeConfigEntry,
     PresenceBridgeData,
     PresenceCoordinator,
 )
-from .delivery import DeliveryQueue, DesiredPresence, SendThrottle
+from .delivery import DeliveryQueue, DesiredPresence, SendThrottle, WishStore
+from .entity import signal_person_added
 from .providers import create_client
 from .services import async_setup_services
 
@@ -37,6 +45,30 @@ async def async_setup(hass: HomeAssistant, config: ConfigType) -> bool:
     return True
 
 
+async def async_migrate_entry(hass: HomeAssistant, entry: PresenceBridgeConfigEntry) -> bool:
+    """Bring an entry made by an older version up to date.
+
+    1.2: a Zulip server URL is normalised, and so is the unique id built from it, so that the
+    same account typed another way is recognised as already configured.
+    """
+    if entry.version > 1:
+        return False
+    if entry.minor_version < 2 and entry.data[CONF_PROVIDER] == PROVIDER_ZULIP:
+        url = normalize_url(entry.data[CONF_URL])
+        user_id = str(entry.unique_id).rpartition(":")[2]
+        unique_id = f"{url}:{user_id}"
+        taken = hass.config_entries.async_entry_for_domain_unique_id(DOMAIN, unique_id)
+        hass.config_entries.async_update_entry(
+            entry,
+            data={**entry.data, CONF_URL: url},
+            unique_id=unique_id if taken in (None, entry) else entry.unique_id,
+            minor_version=2,
+        )
+    else:
+        hass.config_entries.async_update_entry(entry, minor_version=2)
+    return True
+
+
 async def async_setup_entry(hass: HomeAssistant, entry: PresenceBridgeConfigEntry) -> bool:
     """Connect one provider account and set up a device per person.
 
@@ -46,42 +78,90 @@ async def async_setup_entry(hass: HomeAssistant, entry: PresenceBridgeConfigEntr
     """
     client = create_client(hass, entry.data)
     coordinator = PresenceCoordinator(hass, entry, client)
+    wishes = WishStore(hass, entry.entry_id)
+    await wishes.async_load()
     data = PresenceBridgeData(
         coordinator,
         throttle=SendThrottle(MAX_CONCURRENT_SENDS),
-        setup_state=_reload_state(entry),
+        wishes=wishes,
+        setup_options=dict(entry.options),
     )
-
-    def on_failure(err: PresenceBridgeError) -> None:
-        if isinstance(err, AuthenticationError):
-            entry.async_start_reauth(hass)
-
-    def queue[T](send: Callable[[T], Awaitable[None]], min_interval: float) -> DeliveryQueue[T]:
-        delivery = DeliveryQueue(
-            hass,
-            send=send,
-            min_interval=min_interval,
-            on_failure=on_failure,
-            throttle=data.throttle,
-        )
-        entry.async_on_unload(delivery.async_shutdown)
-        return delivery
-
     for subentry in entry.get_subentries_of_type(SUBENTRY_USER):
-        person = PersonRuntime(subentry.data[CONF_USER_ID])
-        about = (coordinator, subentry.subentry_id, person.user_id)
-        if isinstance(client, PresenceClient):
-            send_presence = partial(_async_send_presence, client, *about)
-            person.presence_queue = queue(send_presence, client.update_interval_per_user)
-        if isinstance(client, StatusClient):
-            person.status_queue = queue(partial(_async_send_status, client, *about), 0)
-        data.people[subentry.subentry_id] = person
+        _add_person(hass, entry, data, subentry)
 
     await coordinator.async_config_entry_first_refresh()
     entry.runtime_data = data
+    for subentry_id in data.people:
+        _resume_person(data, subentry_id)
     await hass.config_entries.async_forward_entry_setups(entry, PLATFORMS)
-    entry.async_on_unload(entry.add_update_listener(_async_reload_if_changed))
+    entry.async_on_unload(entry.add_update_listener(_async_entry_updated))
     return True
+
+
+def _add_person(
+    hass: HomeAssistant,
+    entry: PresenceBridgeConfigEntry,
+    data: PresenceBridgeData,
+    subentry: ConfigSubentry,
+) -> None:
+    """Give a person their queues, with what the Store kept of them."""
+    client = data.coordinator.client
+    person = PersonRuntime(subentry.data[CONF_USER_ID])
+    about = (data.coordinator, subentry.subentry_id, person.user_id)
+
+    def queue[T](
+        kind: str,
+        send: Callable[[T], Awaitable[None]],
+        wish_type: Callable[..., T],
+        interval: float,
+    ) -> DeliveryQueue[T]:
+        delivery = DeliveryQueue(
+            hass,
+            send=send,
+            wish_type=wish_type,
+            min_interval=interval,
+            on_auth_failure=partial(entry.async_start_reauth, hass),
+            throttle=data.throttle,
+        )
+        data.wishes.async_register(subentry.subentry_id, kind, delivery)
+        return delivery
+
+    if isinstance(client, PresenceClient):
+        person.presence_queue = queue(
+            "presence",
+            partial(_async_send_presence, client, *about),
+            DesiredPresence,
+            client.update_interval_per_user,
+        )
+    if isinstance(client, StatusClient):
+        person.status_queue = queue(
+            "status", partial(_async_send_status, client, *about), StatusMessage, 0
+        )
+    data.people[subentry.subentry_id] = person
+
+
+def _resume_person(data: PresenceBridgeData, subentry_id: str) -> None:
+    """Deliver the person's restored wishes, but none the provider already reports."""
+    person = data.people[subentry_id]
+
+    def known() -> PersonState:
+        return data.coordinator.data.people.get(subentry_id, PersonState())
+
+    def presence_reported(wish: DesiredPresence) -> bool:
+        presence = known().presence
+        return presence is not None and presence.option == wish.option
+
+    def status_reported(wish: StatusMessage) -> bool:
+        status = known().status or StatusMessage()
+        return all(
+            wanted is None or wanted == getattr(status, name)
+            for name, wanted in asdict(wish).items()
+        )
+
+    if person.presence_queue is not None:
+        person.presence_queue.async_resume(presence_reported)
+    if person.status_queue is not None:
+        person.status_queue.async_resume(status_reported)
 
 
 async def _async_send_presence(
@@ -108,23 +188,53 @@ async def _async_send_status(
     coordinator.async_set_accepted(subentry_id, status=status)
 
 
-def _reload_state(entry: PresenceBridgeConfigEntry) -> tuple[object, ...]:
-    """What, changed, needs a reload: the people and the options (not refreshed tokens)."""
-    return (
-        {subentry_id: subentry.as_dict() for subentry_id, subentry in entry.subentries.items()},
-        dict(entry.options),
-    )
+async def _async_entry_updated(hass: HomeAssistant, entry: PresenceBridgeConfigEntry) -> None:
+    """Add or remove a person in place; reload only when the options changed.
 
-
-async def _async_reload_if_changed(hass: HomeAssistant, entry: PresenceBridgeConfigEntry) -> None:
-    """Reload when a person was added or removed or the options changed."""
-    if _reload_state(entry) != entry.runtime_data.setup_state:
+    The other people's queues are left alone, and a refreshed token changes nothing here.
+    """
+    data = entry.runtime_data
+    if dict(entry.options) != data.setup_options:
         hass.config_entries.async_schedule_reload(entry.entry_id)
+        return
+    configured = {subentry.subentry_id for subentry in entry.get_subentries_of_type(SUBENTRY_USER)}
+    for subentry_id in data.people.keys() - configured:
+        await _async_remove_person(hass, entry, subentry_id)
+    added = configured - data.people.keys()
+    for subentry_id in added:
+        _add_person(hass, entry, data, entry.subentries[subentry_id])
+        async_dispatcher_send(hass, signal_person_added(entry.entry_id), subentry_id)
+    if added:
+        await data.coordinator.async_request_refresh()
+
+
+async def _async_remove_person(
+    hass: HomeAssistant, entry: PresenceBridgeConfigEntry, subentry_id: str
+) -> None:
+    """Stop a removed person's queues and forget them; core removes their device."""
+    data = entry.runtime_data
+    person = data.people.pop(subentry_id)
+    for queue in person.queues:
+        await queue.async_close()
+    data.wishes.async_forget(subentry_id)
+    ir.async_delete_issue(hass, DOMAIN, f"{entry.entry_id}_user_gone_{subentry_id}")
 
 
 async def async_unload_entry(hass: HomeAssistant, entry: PresenceBridgeConfigEntry) -> bool:
-    """Unload the platforms; the queues stop through `async_on_unload`."""
-    return await hass.config_entries.async_unload_platforms(entry, PLATFORMS)
+    """Unload the platforms, stop the queues and keep what they still hold."""
+    if not await hass.config_entries.async_unload_platforms(entry, PLATFORMS):
+        return False
+    data = entry.runtime_data
+    for person in data.people.values():
+        for queue in person.queues:
+            await queue.async_close()
+    await data.wishes.async_save()
+    return True
+
+
+async def async_remove_entry(hass: HomeAssistant, entry: PresenceBridgeConfigEntry) -> None:
+    """The account was deleted: so is what the Store kept for it."""
+    await WishStore(hass, entry.entry_id).async_remove()
 
 
 async def async_remove_config_entry_device(

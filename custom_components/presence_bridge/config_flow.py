@@ -3,6 +3,7 @@
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal, override
+from urllib.parse import urlsplit
 
 from homeassistant.config_entries import (
     ConfigEntry,
@@ -42,7 +43,7 @@ from .api import (
 )
 from .api.vonage import REGIONS, default_api_url, default_auth_url
 from .api.zoom import DEFAULT_API_URL, DEFAULT_OAUTH_URL
-from .api.zulip import is_allowed_url, parse_zuliprc
+from .api.zulip import is_allowed_url, normalize_url, parse_zuliprc
 from .const import (
     CONF_ACCOUNT_ID,
     CONF_ADVANCED,
@@ -111,7 +112,15 @@ class AccountForm:
         return vol.Schema(fields)
 
     def entry_data(self, provider: str, user_input: Mapping[str, Any]) -> dict[str, Any]:
-        """An entry's data from the form: the section flattened, empty values left out."""
+        """An entry's data from the form: the section flattened, empty values left out.
+
+        A required field left blank is a form error, not a crash further on.
+        """
+        required = {str(key) for key in self.credentials if isinstance(key, vol.Required)}
+        if CONF_USER_ID in user_input:
+            required.add(CONF_USER_ID)
+        if any(not str(user_input.get(key) or "").strip() for key in required):
+            raise FormError("missing_field")
         values = {
             key: value
             for key, value in user_input.items()
@@ -139,15 +148,51 @@ class AccountForm:
         return user_input.get(CONF_USER_ID)
 
 
+def _server_url(url: str) -> str:
+    """A server address credentials may be sent to, stripped; raises FormError.
+
+    Only https, or http to this machine (`localhost`, a loopback address), and no user
+    name or password in it: the credentials have their own fields.
+    """
+    url = url.strip()
+    try:
+        parts = urlsplit(url)
+        host, _ = parts.hostname, parts.port
+    except ValueError:
+        raise FormError("invalid_url") from None
+    if parts.scheme in ("https", "http") and not host:
+        raise FormError("invalid_url")
+    if "@" in parts.netloc:
+        raise FormError("url_with_credentials")
+    if not is_allowed_url(url):
+        raise FormError("insecure_url")
+    return url
+
+
+def _server_urls(data: dict[str, Any], defaults: Mapping[str, str]) -> dict[str, Any]:
+    """The server addresses: each one left empty is its default; those given are checked."""
+    urls = {key: str(data.get(key) or "").strip() or default for key, default in defaults.items()}
+    return data | {key: _server_url(url) for key, url in urls.items()}
+
+
+def _zoom_data(data: dict[str, Any]) -> dict[str, Any]:
+    """Server addresses left empty become Zoom's own."""
+    return _server_urls(data, {CONF_API_URL: DEFAULT_API_URL, CONF_OAUTH_URL: DEFAULT_OAUTH_URL})
+
+
 def _vonage_data(data: dict[str, Any]) -> dict[str, Any]:
     """Server addresses left empty become the region's."""
     region = data[CONF_REGION]
     defaults = {CONF_AUTH_URL: default_auth_url(region), CONF_API_URL: default_api_url(region)}
-    return defaults | data
+    return _server_urls(data, defaults)
 
 
 def _zulip_data(data: dict[str, Any]) -> dict[str, Any]:
-    """Credentials from a pasted zuliprc, or from the fields; only https (or loopback)."""
+    """Credentials from a pasted zuliprc, or from the fields; the URL checked and normalised.
+
+    One server is one account however its URL is typed (see `normalize_url`), so the
+    unique id, built from the URL, finds an account added before.
+    """
     if zuliprc := data.pop(CONF_ZULIPRC, None):
         try:
             data = parse_zuliprc(zuliprc)
@@ -155,9 +200,7 @@ def _zulip_data(data: dict[str, Any]) -> dict[str, Any]:
             raise FormError("invalid_zuliprc") from err
     if not all(data.get(key) for key in (CONF_URL, CONF_EMAIL, CONF_API_KEY)):
         raise FormError("missing_credentials")
-    if not is_allowed_url(data[CONF_URL]):
-        raise FormError("insecure_url")
-    return {**data, CONF_URL: data[CONF_URL].rstrip("/")}
+    return {**data, CONF_URL: normalize_url(_server_url(data[CONF_URL]))}
 
 
 ACCOUNT_FORMS: dict[str, AccountForm] = {
@@ -174,6 +217,7 @@ ACCOUNT_FORMS: dict[str, AccountForm] = {
         secret=CONF_CLIENT_SECRET,
         unique_id=lambda data, user: data[CONF_ACCOUNT_ID],
         title=lambda data: f"Zoom {data[CONF_ACCOUNT_ID]}",
+        prepare=_zoom_data,
         first_person="ask",
     ),
     PROVIDER_VONAGE: AccountForm(
@@ -246,6 +290,8 @@ class PresenceBridgeConfigFlow(ConfigFlow, domain=DOMAIN):
     """Add a provider account."""
 
     VERSION = 1
+    MINOR_VERSION = 2
+    """2: Zulip server URLs (and unique ids built from them) are normalised."""
 
     @classmethod
     @callback
@@ -338,15 +384,24 @@ class PresenceBridgeConfigFlow(ConfigFlow, domain=DOMAIN):
     async def async_step_reauth_confirm(
         self, user_input: dict[str, Any] | None = None
     ) -> ConfigFlowResult:
-        """Ask for a new secret and check it."""
+        """Ask for a new secret and check it, unless the stored server addresses are unsafe.
+
+        An entry made before https was required may hold an http address of another
+        machine: the new secret is not sent there (reconfigure the addresses instead).
+        """
         entry = self._get_reauth_entry()
         form = ACCOUNT_FORMS[entry.data[CONF_PROVIDER]]
         secret = form.secret
         errors: dict[str, str] = {}
         if user_input is not None:
             data = {**entry.data, secret: user_input[secret]}
-            client = create_client(self.hass, data)
-            _, errors = await _async_validate(client, form.person_to_check(user_input, entry))
+            try:
+                form.prepare(dict(data))
+            except FormError as err:
+                errors = {"base": err.error}
+            else:
+                client = create_client(self.hass, data)
+                _, errors = await _async_validate(client, form.person_to_check(user_input, entry))
             if not errors:
                 return self._async_update_entry(entry, data)
         return self.async_show_form(
@@ -428,6 +483,8 @@ class UserSubentryFlow(ConfigSubentryFlow):
                         for user in self._choices
                     ],
                     mode=SelectSelectorMode.DROPDOWN,
+                    # Someone the list leaves out can still be typed in (a GUID, an email).
+                    custom_value=True,
                 )
             )
         return self.async_show_form(

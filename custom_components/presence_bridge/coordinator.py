@@ -1,15 +1,21 @@
-"""Reads every controlled person's presence and status of one account, once per interval."""
+"""Reads every controlled person's presence and status of one account, once per interval.
+
+A failed read keeps what was last read: the people stay available and controllable (their
+wishes are queued), and their entities say since when what they show is stale. Only a person
+the provider says no longer exists becomes unavailable.
+"""
 
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field, replace
 from datetime import timedelta
+from typing import Any
 
 from homeassistant.config_entries import ConfigEntry
 from homeassistant.core import HomeAssistant, callback
 from homeassistant.exceptions import ConfigEntryAuthFailed
 from homeassistant.helpers import issue_registry as ir
-from homeassistant.helpers.update_coordinator import DataUpdateCoordinator, UpdateFailed
+from homeassistant.helpers.update_coordinator import TimestampDataUpdateCoordinator, UpdateFailed
 
 from .api import (
     AuthenticationError,
@@ -31,7 +37,7 @@ from .const import (
     LOGGER,
     SUBENTRY_USER,
 )
-from .delivery import DeliveryQueue, DesiredPresence, SendThrottle
+from .delivery import DeliveryQueue, DesiredPresence, SendThrottle, WishStore
 from .helpers import translate_error
 
 
@@ -43,6 +49,21 @@ class PersonState:
     status: StatusMessage | None = None
 
 
+@dataclass(frozen=True, slots=True)
+class AccountSnapshot:
+    """What one poll read: every person's state, and the options the account offers now.
+
+    The options are part of it, so that a presence definition added at the provider shows even
+    when nobody's presence changed.
+    """
+
+    people: dict[str, PersonState] = field(default_factory=dict)
+    """By subentry id; a person not read yet is missing."""
+    gone: frozenset[str] = frozenset()
+    """Subentry ids of the people the provider says no longer exist."""
+    presence_options: tuple[str, ...] = ()
+
+
 @dataclass
 class PersonRuntime:
     """What one controlled person (a `user` subentry) needs while the entry runs."""
@@ -52,6 +73,11 @@ class PersonRuntime:
     status_queue: DeliveryQueue[StatusMessage] | None = None
     dnd_duration: int = DEFAULT_DND_DURATION
 
+    @property
+    def queues(self) -> list[DeliveryQueue[Any]]:
+        """The person's queues, of whatever the provider takes."""
+        return [queue for queue in (self.presence_queue, self.status_queue) if queue is not None]
+
 
 @dataclass
 class PresenceBridgeData:
@@ -60,8 +86,10 @@ class PresenceBridgeData:
     coordinator: PresenceCoordinator
     throttle: SendThrottle
     """Shared by the entry's queues: how fast the account sends."""
-    setup_state: tuple[object, ...]
-    """Subentries and options as set up; a change to them reloads the entry."""
+    wishes: WishStore
+    """The people's delivery state, kept across reloads and restarts."""
+    setup_options: dict[str, object]
+    """The options as set up; a change to them reloads the entry."""
     people: dict[str, PersonRuntime] = field(default_factory=dict)
     """By subentry id."""
 
@@ -74,7 +102,7 @@ class PresenceBridgeData:
 type PresenceBridgeConfigEntry = ConfigEntry[PresenceBridgeData]
 
 
-class PresenceCoordinator(DataUpdateCoordinator[dict[str, PersonState]]):
+class PresenceCoordinator(TimestampDataUpdateCoordinator[AccountSnapshot]):
     """What the provider reports for every `user` subentry, keyed by subentry id."""
 
     config_entry: PresenceBridgeConfigEntry
@@ -88,7 +116,8 @@ class PresenceCoordinator(DataUpdateCoordinator[dict[str, PersonState]]):
             hass,
             LOGGER,
             config_entry=entry,
-            name=f"{DOMAIN} {entry.title}",
+            # Not the title: for Zulip it holds an email address, and the name is logged.
+            name=f"{DOMAIN} {entry.entry_id}",
             update_interval=timedelta(seconds=interval) if interval else DEFAULT_UPDATE_INTERVAL,
             always_update=False,
         )
@@ -108,19 +137,19 @@ class PresenceCoordinator(DataUpdateCoordinator[dict[str, PersonState]]):
         queue; so the other entities are not rewritten and the poll is not moved.
         A status's None fields were not sent, so they keep their known value.
         """
-        known = self.data.get(subentry_id, PersonState())
+        known = self.data.people.get(subentry_id, PersonState())
         if presence is not None:
             known = replace(known, presence=presence)
         if status is not None:
             sent = {key: value for key, value in asdict(status).items() if value is not None}
             known = replace(known, status=replace(known.status or StatusMessage(), **sent))
-        self.data = {**self.data, subentry_id: known}
+        self.data = replace(self.data, people={**self.data.people, subentry_id: known})
 
     async def _async_setup(self) -> None:
         with self._provider_errors():
             await self.client.prepare()
 
-    async def _async_update_data(self) -> dict[str, PersonState]:
+    async def _async_update_data(self) -> AccountSnapshot:
         user_ids = {
             subentry.subentry_id: subentry.data[CONF_USER_ID]
             for subentry in self.config_entry.get_subentries_of_type(SUBENTRY_USER)
@@ -139,6 +168,7 @@ class PresenceCoordinator(DataUpdateCoordinator[dict[str, PersonState]]):
             )
         self._set_issue("missing_permission", False)
         people: dict[str, PersonState] = {}
+        gone_people: set[str] = set()
         for subentry_id, user_id in user_ids.items():
             gone = any(read is not None and user_id not in read for read in (presences, statuses))
             self._set_issue(
@@ -147,14 +177,17 @@ class PresenceCoordinator(DataUpdateCoordinator[dict[str, PersonState]]):
                 {"name": self.config_entry.subentries[subentry_id].title},
                 translation_key="user_gone",
             )
-            if not gone:
-                known = (self.data or {}).get(subentry_id, PersonState())
-                people[subentry_id] = PersonState(
-                    presences[user_id] if presences is not None else None,
-                    # Without read-back, a status is what was last sent.
-                    statuses[user_id] if statuses is not None else known.status,
-                )
-        return people
+            if gone:
+                gone_people.add(subentry_id)
+                continue
+            known = self.data.people.get(subentry_id, PersonState()) if self.data else PersonState()
+            people[subentry_id] = PersonState(
+                presences[user_id] if presences is not None else None,
+                # Without read-back, a status is what was last sent.
+                statuses[user_id] if statuses is not None else known.status,
+            )
+        options = client.presence_options if isinstance(client, PresenceClient) else ()
+        return AccountSnapshot(people, frozenset(gone_people), options)
 
     @contextmanager
     def _provider_errors(self) -> Iterator[None]:
@@ -167,7 +200,9 @@ class PresenceCoordinator(DataUpdateCoordinator[dict[str, PersonState]]):
             self._set_issue("missing_permission", True, {"scope": err.scope or "-"})
             raise translate_error(err, UpdateFailed) from err
         except RateLimitedError as err:
-            failure = translate_error(err, UpdateFailed)
+            # Say when the next read really comes: without `Retry-After`, at the next interval.
+            retry_in = err.retry_after or self.update_interval.total_seconds()  # type: ignore[union-attr]
+            failure = translate_error(err, UpdateFailed, retry_in=retry_in)
             failure.retry_after = err.retry_after
             raise failure from err
         except PresenceBridgeError as err:

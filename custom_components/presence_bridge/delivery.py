@@ -1,25 +1,39 @@
-"""Delivery of wanted presences: one queue per person, one throttle per account."""
+"""Delivery of wanted presences and statuses: one queue per person, one throttle per account.
+
+Each person's undelivered wish, last delivery time (the provider's per-person window) and pending
+retry are kept in one `Store` per entry (`WishStore`), so a reload, a restart or a reauth loses
+nothing a user asked for.
+"""
 
 import asyncio
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
 from homeassistant.core import CALLBACK_TYPE, HassJob, HomeAssistant, callback
 from homeassistant.helpers.event import async_track_point_in_utc_time
+from homeassistant.helpers.storage import Store
 from homeassistant.util import dt as dt_util
 
-from .api import PresenceBridgeError, ProviderUnavailableError, RateLimitedError
-from .const import LOGGER
+from .api import (
+    AuthenticationError,
+    PresenceBridgeError,
+    ProviderUnavailableError,
+    RateLimitedError,
+)
+from .const import DOMAIN, LOGGER
 
 BACKOFF_FIRST = 5.0
 BACKOFF_MAX = 300.0
+STORAGE_VERSION = 1
+SAVE_DELAY = 1.0
+"""Seconds a change waits before the Store writes it, so that a burst is one write."""
 
 
 def backoff(failures: int) -> float:
     """Seconds to wait after `failures` failures in a row: 5, 10, 20, … up to 300."""
-    return min(BACKOFF_MAX, BACKOFF_FIRST * 2 ** (failures - 1))
+    return min(BACKOFF_MAX, BACKOFF_FIRST * 2 ** (max(failures, 1) - 1))
 
 
 @dataclass(frozen=True, slots=True)
@@ -32,22 +46,34 @@ class DesiredPresence:
 
 @dataclass(frozen=True, slots=True)
 class DeliveryOutcome:
-    """What became of a request: sent now, or queued until `send_at`."""
+    """What became of a request: sent now, or queued until `send_at`.
 
+    Queued without a time means it waits for something other than the clock: new credentials
+    (`error` says why).
+    """
+
+    queued: bool = False
     send_at: datetime | None = None
+    error: str | None = None
 
     def as_dict(self) -> dict[str, Any]:
         """The outcome as a service response."""
-        if self.send_at is None:
+        if not self.queued:
             return {"result": "sent"}
-        return {"result": "queued", "send_at": self.send_at.isoformat()}
+        answer: dict[str, Any] = {
+            "result": "queued",
+            "send_at": self.send_at.isoformat() if self.send_at else None,
+        }
+        if self.error:
+            answer["error"] = self.error
+        return answer
 
 
 class SendThrottle:
     """How fast one account sends: bounded concurrency, slowed down by account-wide 429s.
 
     A 429 for the whole account halves how many updates may be in flight and pauses
-    every queue of the account (for `Retry-After`, else for a backoff that grows with
+    every queue of the account (for `Retry-After`, but at least a backoff that grows with
     each 429 in a row); each success afterwards lets one more update run at once.
     """
 
@@ -81,12 +107,13 @@ class SendThrottle:
         """Slow the account down after a 429; returns when it may send again.
 
         The other updates of a burst that was already paused for do not slow it further.
+        A `Retry-After` of 0 or in the past still waits the backoff: no retry storm.
         """
         if self.paused_until and self.paused_until > dt_util.utcnow():
             return self.paused_until
         self._rate_limits += 1
         self.limit = max(1, self.limit // 2)
-        wait = retry_after if retry_after is not None else backoff(self._rate_limits)
+        wait = max(retry_after or 0, backoff(self._rate_limits))
         self.paused_until = max(self.opens(), dt_util.utcnow() + timedelta(seconds=wait))
         LOGGER.debug("Rate limited: %d in flight at most, pausing %.0f s", self.limit, wait)
         return self.paused_until
@@ -103,7 +130,8 @@ class DeliveryQueue[T]:
     The provider allows one update per person every `min_interval` seconds: a
     change inside that window waits for it to open and only the latest value is
     sent. Rate limits and transient failures are waited out (see `SendThrottle`
-    and `backoff`). Waiting uses Home Assistant's timers, so nothing sleeps.
+    and `backoff`); a refused credential keeps the wish until the entry is set up again
+    with new ones. Waiting uses Home Assistant's timers, so nothing sleeps.
     """
 
     def __init__(
@@ -111,20 +139,27 @@ class DeliveryQueue[T]:
         hass: HomeAssistant,
         *,
         send: Callable[[T], Awaitable[None]],
+        wish_type: Callable[..., T],
         min_interval: float,
-        on_failure: Callable[[PresenceBridgeError], None],
+        on_auth_failure: Callable[[], None],
         throttle: SendThrottle,
     ) -> None:
-        """Deliver through `send`, at most `min_interval` seconds apart."""
+        """Deliver through `send`, at most `min_interval` seconds apart.
+
+        `wish_type` rebuilds a stored wish; `on_auth_failure` starts reauth.
+        """
         self._hass = hass
         self._send = send
+        self._wish_type = wish_type
         self._min_interval = timedelta(seconds=min_interval)
-        self._on_failure = on_failure
+        self._on_auth_failure = on_auth_failure
         self._throttle = throttle
         self._listeners: list[CALLBACK_TYPE] = []
         self._job = HassJob(self._async_send_due, cancel_on_shutdown=True)
         self._cancel_timer: CALLBACK_TYPE | None = None
-        self._sending = False
+        self._idle = asyncio.Event()
+        self._idle.set()
+        self._closed = False
         self._last_sent_at: datetime | None = None
         self._delivered: T | None = None
         self._failures = 0
@@ -144,6 +179,38 @@ class DeliveryQueue[T]:
         self._listeners.append(listener)
         return lambda: self._listeners.remove(listener)
 
+    def as_stored(self) -> dict[str, Any]:
+        """What must survive a reload or a restart; empty when there is nothing to keep."""
+        stored = {
+            "wish": asdict(self.desired) if self.desired is not None else None,
+            "delivered": asdict(self._delivered) if self._delivered is not None else None,
+            "last_sent_at": self._last_sent_at.isoformat() if self._last_sent_at else None,
+            "send_at": self.send_at.isoformat() if self.send_at else None,
+        }
+        return stored if any(stored.values()) else {}
+
+    def restore(self, stored: dict[str, Any]) -> None:
+        """Take back what `as_stored` kept; `async_resume` then delivers a wish still wanted."""
+        if wish := stored.get("wish"):
+            self.desired = self._wish_type(**wish)
+        if delivered := stored.get("delivered"):
+            self._delivered = self._wish_type(**delivered)
+        self._last_sent_at = dt_util.parse_datetime(stored.get("last_sent_at") or "")
+        self.send_at = dt_util.parse_datetime(stored.get("send_at") or "")
+
+    @callback
+    def async_resume(self, reported: Callable[[T], bool]) -> None:
+        """Deliver a restored wish when its window opens, unless the provider already reports it."""
+        if self.desired is None:
+            self.send_at = None
+            return
+        if reported(self.desired):
+            self.desired = None
+            self.send_at = None
+            self._notify()
+            return
+        self._send_later(max(self._opens(), self.send_at or dt_util.utcnow()))
+
     async def async_submit(self, desired: T) -> DeliveryOutcome:
         """Want `desired`: send it now if nothing holds it back, else queue it.
 
@@ -151,16 +218,22 @@ class DeliveryQueue[T]:
         wanted state is dropped.
         """
         self.desired = desired
-        if self._sending or self._cancel_timer is not None:
+        if not self._idle.is_set() or self._cancel_timer is not None or self._closed:
             self._notify()
-            return DeliveryOutcome(self.send_at or self._opens())
+            return DeliveryOutcome(queued=True, send_at=self.send_at or self._opens())
+        if isinstance(self.last_error, AuthenticationError):
+            return self._wait_for_credentials(self.last_error)
         if (opens := self._opens()) > dt_util.utcnow():
             return self._send_later(opens)
         return await self._async_deliver(immediate=True)
 
-    @callback
-    def async_shutdown(self) -> None:
-        """Stop waiting; nothing more is sent."""
+    async def async_close(self) -> None:
+        """Stop: nothing more is sent, no timer remains; a send under way may finish first."""
+        self._closed = True
+        self._cancel()
+        await self._idle.wait()
+
+    def _cancel(self) -> None:
         if self._cancel_timer is not None:
             self._cancel_timer()
             self._cancel_timer = None
@@ -174,9 +247,12 @@ class DeliveryQueue[T]:
 
     async def _async_send_due(self, _now: datetime) -> None:
         self._cancel_timer = None
+        if self._closed:
+            return
         if self.desired == self._delivered:
             # Changed back, within the window, to what was sent last: nothing to send.
             self.desired = None
+            self.send_at = None
             self._notify()
         elif self.desired is not None:
             await self._async_deliver(immediate=False)
@@ -184,7 +260,7 @@ class DeliveryQueue[T]:
     async def _async_deliver(self, *, immediate: bool) -> DeliveryOutcome:
         desired = self.desired
         assert desired is not None
-        self._sending = True
+        self._idle.clear()
         self.send_at = None
         try:
             async with self._throttle:
@@ -195,23 +271,26 @@ class DeliveryQueue[T]:
         except RateLimitedError as err:
             if err.account_wide:
                 return self._retry(err, self._throttle.rate_limited(err.retry_after))
-            wait = err.retry_after or self._min_interval.total_seconds() or backoff(1)
-            return self._retry(err, dt_util.utcnow() + timedelta(seconds=wait))
+            # This person only: their `Retry-After`, else their window.
+            wait = err.retry_after or self._min_interval.total_seconds()
+            return self._retry(err, self._after(wait, BACKOFF_FIRST))
         except ProviderUnavailableError as err:
             self._failures += 1
-            wait = err.retry_after or backoff(self._failures)
-            return self._retry(err, dt_util.utcnow() + timedelta(seconds=wait))
+            return self._retry(err, self._after(err.retry_after, backoff(self._failures)))
+        except AuthenticationError as err:
+            self._on_auth_failure()
+            return self._wait_for_credentials(err)
         except PresenceBridgeError as err:
-            self.last_error = err
-            if self.desired is desired:
-                self.desired = None
-            self._on_failure(err)
-            if immediate:
-                raise
-            LOGGER.warning("Could not deliver %s: %s", desired, err)
-            return DeliveryOutcome()
+            return self._refused(desired, err, immediate=immediate)
+        except Exception as err:  # noqa: BLE001 - a bug must not leave a wish pending forever
+            self._failures += 1
+            LOGGER.error(
+                "Unexpected error delivering %s; retrying", desired, exc_info=self._failures == 1
+            )
+            failure = ProviderUnavailableError(f"Unexpected error: {type(err).__name__}")
+            return self._retry(failure, self._after(None, backoff(self._failures)))
         finally:
-            self._sending = False
+            self._idle.set()
             self._notify()
         self._throttle.succeeded()
         self._last_sent_at = dt_util.utcnow()
@@ -221,10 +300,36 @@ class DeliveryQueue[T]:
         if self.desired is desired:
             self.desired = None
             self._notify()
-            return DeliveryOutcome()
-        # A newer state arrived while this one was on its way.
-        self._send_later(self._opens())
+        else:
+            # A newer state arrived while this one was on its way.
+            self._send_later(self._opens())
         return DeliveryOutcome()
+
+    def _after(self, retry_after: float | None, floor: float) -> datetime:
+        """When to retry: the provider's `Retry-After`, but never sooner than `floor` seconds.
+
+        A `Retry-After` of 0 or in the past would otherwise retry at once, in a storm.
+        """
+        return dt_util.utcnow() + timedelta(seconds=max(retry_after or 0, floor))
+
+    def _refused(self, desired: T, err: PresenceBridgeError, *, immediate: bool) -> DeliveryOutcome:
+        """The provider refused this value for good: drop it, keep a newer one going."""
+        self.last_error = err
+        if self.desired is desired:
+            self.desired = None
+        elif self.desired is not None:
+            self._send_later(self._opens())
+        if immediate:
+            raise err
+        LOGGER.warning("Could not deliver %s: %s", desired, err)
+        return DeliveryOutcome()
+
+    def _wait_for_credentials(self, err: AuthenticationError) -> DeliveryOutcome:
+        """Keep the wish for after reauth: the entry is set up again then, and delivers it."""
+        self.last_error = err
+        self.send_at = None
+        self._notify()
+        return DeliveryOutcome(queued=True, error=str(err))
 
     def _retry(self, err: PresenceBridgeError, not_before: datetime) -> DeliveryOutcome:
         self.last_error = err
@@ -233,10 +338,67 @@ class DeliveryQueue[T]:
 
     def _send_later(self, when: datetime) -> DeliveryOutcome:
         self.send_at = when
-        self._cancel_timer = async_track_point_in_utc_time(self._hass, self._job, when)
+        self._cancel()
+        if not self._closed:
+            self._cancel_timer = async_track_point_in_utc_time(self._hass, self._job, when)
         self._notify()
-        return DeliveryOutcome(when)
+        return DeliveryOutcome(queued=True, send_at=when)
 
     def _notify(self) -> None:
         for listener in list(self._listeners):
             listener()
+
+
+class WishStore:
+    """The delivery state of an entry's people, in one `Store`, by subentry id and kind.
+
+    Saved (debounced) on every change of a queue, at Home Assistant's shutdown, and when the
+    entry unloads; read back when the entry is set up again.
+    """
+
+    def __init__(self, hass: HomeAssistant, entry_id: str) -> None:
+        """The entry's store."""
+        self._store = Store[dict[str, dict[str, dict[str, Any]]]](
+            hass, STORAGE_VERSION, f"{DOMAIN}.{entry_id}"
+        )
+        self._stored: dict[str, dict[str, dict[str, Any]]] = {}
+        self._queues: dict[str, dict[str, DeliveryQueue[Any]]] = {}
+
+    async def async_load(self) -> None:
+        """Read what was kept the last time the entry ran."""
+        self._stored = await self._store.async_load() or {}
+
+    @callback
+    def async_register(self, subentry_id: str, kind: str, queue: DeliveryQueue[Any]) -> None:
+        """Restore a person's queue and save it whenever it changes."""
+        queue.restore(self._stored.get(subentry_id, {}).get(kind, {}))
+        self._queues.setdefault(subentry_id, {})[kind] = queue
+        queue.async_add_listener(self.async_schedule_save)
+
+    @callback
+    def async_forget(self, subentry_id: str) -> None:
+        """A person was removed: keep nothing of theirs."""
+        self._queues.pop(subentry_id, None)
+        self._stored.pop(subentry_id, None)
+        self.async_schedule_save()
+
+    @callback
+    def async_schedule_save(self) -> None:
+        """Save soon; many changes in a row are one write."""
+        self._store.async_delay_save(self._data, SAVE_DELAY)
+
+    async def async_save(self) -> None:
+        """Save now (the entry unloads)."""
+        await self._store.async_save(self._data())
+
+    async def async_remove(self) -> None:
+        """The entry was deleted."""
+        await self._store.async_remove()
+
+    def _data(self) -> dict[str, dict[str, dict[str, Any]]]:
+        data: dict[str, dict[str, dict[str, Any]]] = {}
+        for subentry_id, queues in self._queues.items():
+            kept = {kind: stored for kind, queue in queues.items() if (stored := queue.as_stored())}
+            if kept:
+                data[subentry_id] = kept
+        return data

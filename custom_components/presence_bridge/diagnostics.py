@@ -30,7 +30,7 @@ async def async_get_config_entry_diagnostics(
     data = entry.runtime_data
     people = []
     for subentry_id, person in data.people.items():
-        known = data.coordinator.data.get(subentry_id)
+        known = data.coordinator.data.people.get(subentry_id)
         queues = {"presence": person.presence_queue, "status": person.status_queue}
         people.append(
             {

@@ -1,16 +1,45 @@
 """The base of every Presence Bridge entity: one service device per controlled person."""
 
+from collections.abc import Callable
 from typing import Any, override
 
 from homeassistant.config_entries import ConfigSubentry
+from homeassistant.core import HomeAssistant, callback
 from homeassistant.helpers.device_registry import DeviceEntryType, DeviceInfo
-from homeassistant.helpers.entity import EntityDescription
+from homeassistant.helpers.dispatcher import async_dispatcher_connect
+from homeassistant.helpers.entity import Entity, EntityDescription
+from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 from homeassistant.helpers.update_coordinator import CoordinatorEntity
 
 from .api import ProviderClient
 from .const import CONF_PROVIDER, DOMAIN
-from .coordinator import PersonRuntime, PersonState, PresenceCoordinator
+from .coordinator import PersonRuntime, PersonState, PresenceBridgeConfigEntry, PresenceCoordinator
 from .delivery import DeliveryQueue
+
+
+def signal_person_added(entry_id: str) -> str:
+    """The dispatcher signal for a person added to a running entry, with their subentry id."""
+    return f"{DOMAIN}_{entry_id}_person_added"
+
+
+@callback
+def async_add_people_entities(
+    hass: HomeAssistant,
+    entry: PresenceBridgeConfigEntry,
+    async_add_entities: AddConfigEntryEntitiesCallback,
+    build: Callable[[ConfigSubentry, PersonRuntime], list[Entity]],
+) -> None:
+    """Add a platform's entities for each person, and for each person added later."""
+
+    @callback
+    def add(subentry_id: str) -> None:
+        person = entry.runtime_data.people[subentry_id]
+        if entities := build(entry.subentries[subentry_id], person):
+            async_add_entities(entities, config_subentry_id=subentry_id)
+
+    for subentry_id in entry.runtime_data.people:
+        add(subentry_id)
+    entry.async_on_unload(async_dispatcher_connect(hass, signal_person_added(entry.entry_id), add))
 
 
 def device_identifier(provider: str, account_id: str, user_id: str) -> str:
@@ -50,12 +79,25 @@ class PresenceBridgeEntity(CoordinatorEntity[PresenceCoordinator]):
     @property
     def known(self) -> PersonState:
         """What the provider reports for this person, as far as we know."""
-        return self.coordinator.data.get(self.subentry_id, PersonState())
+        return self.coordinator.data.people.get(self.subentry_id, PersonState())
 
     @property
     @override
     def available(self) -> bool:
-        return super().available and self.subentry_id in self.coordinator.data
+        """Unavailable only for a person the provider says no longer exists.
+
+        A failed read keeps the last known state (see `stale_since`): the person's wishes are
+        still taken and queued until the provider is back.
+        """
+        return self.subentry_id not in self.coordinator.data.gone
+
+    @property
+    def stale_since(self) -> str | None:
+        """While reads fail, the time of the last successful one; else None."""
+        coordinator = self.coordinator
+        if coordinator.last_update_success or coordinator.last_update_success_time is None:
+            return None
+        return coordinator.last_update_success_time.isoformat()
 
 
 class DeliveringEntity[T, C: ProviderClient](PresenceBridgeEntity):
@@ -86,6 +128,7 @@ class DeliveringEntity[T, C: ProviderClient](PresenceBridgeEntity):
             "pending": queue.pending,
             "send_at": queue.send_at.isoformat() if queue.send_at else None,
             "last_delivery_error": str(queue.last_error) if queue.last_error else None,
+            "stale_since": self.stale_since,
         }
 
     @override

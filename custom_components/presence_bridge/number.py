@@ -5,14 +5,15 @@ from typing import override
 
 from homeassistant.components.number import NumberEntityDescription, RestoreNumber
 from homeassistant.components.number.const import NumberMode
+from homeassistant.config_entries import ConfigSubentry
 from homeassistant.const import EntityCategory, UnitOfTime
 from homeassistant.core import HomeAssistant
+from homeassistant.helpers.entity import Entity
 from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 
 from .api import PresenceClient
-from .const import SUBENTRY_USER
-from .coordinator import PresenceBridgeConfigEntry
-from .entity import PresenceBridgeEntity
+from .coordinator import PersonRuntime, PresenceBridgeConfigEntry
+from .entity import PresenceBridgeEntity, async_add_people_entities
 
 PARALLEL_UPDATES = 0
 
@@ -38,12 +39,11 @@ async def async_setup_entry(
         return
     low, high = client.duration_range
     description = replace(DND_DURATION, native_min_value=low, native_max_value=high)
-    for subentry in entry.get_subentries_of_type(SUBENTRY_USER):
-        person = data.people[subentry.subentry_id]
-        async_add_entities(
-            [DndDurationNumber(data.coordinator, subentry, person, description)],
-            config_subentry_id=subentry.subentry_id,
-        )
+
+    def build(subentry: ConfigSubentry, person: PersonRuntime) -> list[Entity]:
+        return [DndDurationNumber(data.coordinator, subentry, person, description)]
+
+    async_add_people_entities(hass, entry, async_add_entities, build)
 
 
 class DndDurationNumber(PresenceBridgeEntity, RestoreNumber):

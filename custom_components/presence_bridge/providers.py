@@ -8,6 +8,7 @@ from homeassistant.core import HomeAssistant
 from homeassistant.helpers.aiohttp_client import async_get_clientsession
 
 from .api import ProviderClient, VonageClient, ZoomClient, ZulipClient
+from .api.zoom import DEFAULT_API_URL, DEFAULT_OAUTH_URL
 from .const import (
     CONF_ACCOUNT_ID,
     CONF_API_KEY,
@@ -27,24 +28,26 @@ from .const import (
 
 
 def _zoom(session: ClientSession, data: Mapping[str, Any]) -> ZoomClient:
+    """Server addresses missing or empty are Zoom's own, as for Vonage."""
     return ZoomClient(
         session,
         account_id=data[CONF_ACCOUNT_ID],
         client_id=data[CONF_CLIENT_ID],
         client_secret=data[CONF_CLIENT_SECRET],
-        api_url=data[CONF_API_URL],
-        oauth_url=data[CONF_OAUTH_URL],
+        api_url=data.get(CONF_API_URL) or DEFAULT_API_URL,
+        oauth_url=data.get(CONF_OAUTH_URL) or DEFAULT_OAUTH_URL,
     )
 
 
 def _vonage(session: ClientSession, data: Mapping[str, Any]) -> VonageClient:
+    """Server addresses missing or empty are the region's."""
     return VonageClient(
         session,
         region=data[CONF_REGION],
         client_id=data[CONF_CLIENT_ID],
         client_secret=data[CONF_CLIENT_SECRET],
-        auth_url=data[CONF_AUTH_URL],
-        api_url=data[CONF_API_URL],
+        auth_url=data.get(CONF_AUTH_URL) or None,
+        api_url=data.get(CONF_API_URL) or None,
     )
 
 

@@ -3,16 +3,18 @@
 from typing import Any, override
 
 from homeassistant.components.select import SelectEntity, SelectEntityDescription
+from homeassistant.config_entries import ConfigSubentry
 from homeassistant.core import HomeAssistant
 from homeassistant.exceptions import ServiceValidationError
+from homeassistant.helpers.entity import Entity
 from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 
 from .api import PresenceClient, StatusClient, StatusMessage
-from .const import DOMAIN, SUBENTRY_USER
-from .coordinator import PresenceBridgeConfigEntry
+from .const import DOMAIN
+from .coordinator import PersonRuntime, PresenceBridgeConfigEntry
 from .delivery import DeliveryOutcome, DesiredPresence
-from .entity import DeliveringEntity
-from .helpers import handle_api_errors
+from .entity import DeliveringEntity, async_add_people_entities
+from .helpers import handle_api_errors, shorten
 
 PARALLEL_UPDATES = 1
 
@@ -28,10 +30,10 @@ async def async_setup_entry(
     """Add the selects the provider supports, per person."""
     data = entry.runtime_data
     client = data.client
-    for subentry in entry.get_subentries_of_type(SUBENTRY_USER):
-        person = data.people[subentry.subentry_id]
-        entities: list[SelectEntity] = []
+
+    def build(subentry: ConfigSubentry, person: PersonRuntime) -> list[Entity]:
         about = (data.coordinator, subentry, person)
+        entities: list[Entity] = []
         if isinstance(client, PresenceClient):
             entities.append(
                 PresenceSelect(*about, PRESENCE, queue=person.presence_queue, client=client)
@@ -40,7 +42,9 @@ async def async_setup_entry(
             entities.append(
                 StatusPresetSelect(*about, STATUS_PRESET, queue=person.status_queue, client=client)
             )
-        async_add_entities(entities, config_subentry_id=subentry.subentry_id)
+        return entities
+
+    async_add_people_entities(hass, entry, async_add_entities, build)
 
 
 class PresenceSelect(DeliveringEntity[DesiredPresence, PresenceClient], SelectEntity):
@@ -81,20 +85,27 @@ class PresenceSelect(DeliveringEntity[DesiredPresence, PresenceClient], SelectEn
                 translation_key="invalid_presence",
                 translation_placeholders={
                     "entity": self.entity_id,
-                    "presence": option,
+                    "presence": shorten(option),
                     "options": ", ".join(client.presence_options),
                 },
             )
-        if duration is not None and option != client.duration_option:
+        if duration is None or option == client.duration_option:
+            return
+        if client.duration_option is None:
             raise ServiceValidationError(
                 translation_domain=DOMAIN,
-                translation_key="duration_not_supported",
-                translation_placeholders={
-                    "entity": self.entity_id,
-                    "presence": option,
-                    "duration_option": client.duration_option or "-",
-                },
+                translation_key="duration_not_supported_by_provider",
+                translation_placeholders={"entity": self.entity_id},
             )
+        raise ServiceValidationError(
+            translation_domain=DOMAIN,
+            translation_key="duration_not_supported",
+            translation_placeholders={
+                "entity": self.entity_id,
+                "presence": option,
+                "duration_option": client.duration_option,
+            },
+        )
 
     @handle_api_errors
     async def async_request_presence(

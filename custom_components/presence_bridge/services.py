@@ -6,6 +6,7 @@ from typing import Any
 
 from homeassistant.components.select.const import DOMAIN as SELECT_DOMAIN
 from homeassistant.components.text.const import DOMAIN as TEXT_DOMAIN
+from homeassistant.const import ATTR_ENTITY_ID, ENTITY_MATCH_ALL
 from homeassistant.core import (
     EntityServiceResponse,
     HomeAssistant,
@@ -16,7 +17,9 @@ from homeassistant.core import (
 from homeassistant.exceptions import HomeAssistantError, ServiceValidationError
 from homeassistant.helpers import config_validation as cv
 from homeassistant.helpers.entity import Entity
-from homeassistant.helpers.service import async_register_batched_platform_entity_service
+from homeassistant.helpers.entity_platform import async_get_platforms
+from homeassistant.helpers.service import batched_entity_service_call
+from homeassistant.helpers.target import TargetSelection, async_extract_referenced_entity_ids
 import voluptuous as vol
 
 from .api import StatusClient, StatusMessage
@@ -28,9 +31,17 @@ from .text import StatusText
 SERVICE_SET_PRESENCE = "set_presence"
 SERVICE_SET_STATUS_MESSAGE = "set_status_message"
 
+
+def _whole_minutes(value: object) -> int:
+    """A duration in whole minutes: 45 or "45", not 1.7 or true."""
+    if isinstance(value, bool) or (isinstance(value, float) and not value.is_integer()):
+        raise vol.Invalid("expected whole minutes")
+    return vol.Coerce(int)(value)
+
+
 SET_PRESENCE_SCHEMA: dict[vol.Marker, object] = {
     vol.Required(ATTR_PRESENCE): cv.string,
-    vol.Optional(ATTR_DURATION): vol.All(vol.Coerce(int), vol.Range(min=1, max=1440)),
+    vol.Optional(ATTR_DURATION): vol.All(_whole_minutes, vol.Range(min=1, max=1440)),
 }
 SET_STATUS_MESSAGE_SCHEMA: dict[vol.Marker, object] = {
     vol.Required(ATTR_MESSAGE): vol.Any(cv.string, None),
@@ -38,8 +49,10 @@ SET_STATUS_MESSAGE_SCHEMA: dict[vol.Marker, object] = {
 }
 
 
-def _targets[E: Entity](entities: list[Entity], kind: type[E], key: str) -> list[E]:
-    """The targets, all of the entity class the action acts on."""
+def _targets[E: Entity](
+    entities: list[Entity], call: ServiceCall, kind: type[E], key: str
+) -> list[E]:
+    """The targets, all of the entity class the action acts on, with the caller's context."""
     for entity in entities:
         if not isinstance(entity, kind):
             raise ServiceValidationError(
@@ -47,7 +60,11 @@ def _targets[E: Entity](entities: list[Entity], kind: type[E], key: str) -> list
                 translation_key=key,
                 translation_placeholders={"entity": entity.entity_id},
             )
-    return [entity for entity in entities if isinstance(entity, kind)]
+    targets = [entity for entity in entities if isinstance(entity, kind)]
+    for entity in targets:
+        # The state the action writes carries who asked for it (logbook, automations).
+        entity.async_set_context(call.context)
+    return targets
 
 
 async def _async_answer_each(
@@ -75,7 +92,7 @@ async def _async_set_presence(
     """Check every target, then send to all; answer each target's outcome."""
     presence: str = call.data[ATTR_PRESENCE]
     duration: int | None = call.data.get(ATTR_DURATION)
-    selects = _targets(entities, PresenceSelect, "not_a_presence_entity")
+    selects = _targets(entities, call, PresenceSelect, "not_a_presence_entity")
     for select in selects:
         select.check_request(presence, duration)
     return await _async_answer_each(
@@ -95,7 +112,7 @@ async def _async_set_status_message(
     """Check every target (length, emoji), then send to all; answer each target's outcome."""
     message: str = call.data[ATTR_MESSAGE] or ""
     emoji: str | None = call.data.get(ATTR_EMOJI)
-    texts = _targets(entities, StatusText, "not_a_status_entity")
+    texts = _targets(entities, call, StatusText, "not_a_status_entity")
     # The check (length limit, emoji lookup) depends only on the account: once each.
     checked: dict[StatusClient, StatusMessage] = {}
     for text in texts:
@@ -111,23 +128,74 @@ async def _async_set_status_message(
 
 
 @callback
+def _async_register_action(
+    hass: HomeAssistant,
+    service: str,
+    *,
+    entity_domain: str,
+    schema: dict[vol.Marker, object],
+    func: Callable[[list[Entity], ServiceCall], Awaitable[EntityServiceResponse | None]],
+    not_ours_key: str,
+    no_target_key: str,
+) -> None:
+    """Register an action run once for all its targets: our entities of `entity_domain`.
+
+    Home Assistant's own batched registration skips a target that is unknown or of another
+    integration with only a logged warning, and runs nothing when no target is left, so an
+    automation would do nothing in silence. Here such a call is refused, with a translated error.
+    """
+
+    def ours() -> dict[str, Entity]:
+        return {
+            entity.entity_id: entity
+            for platform in async_get_platforms(hass, DOMAIN)
+            if platform.domain == entity_domain
+            for entity in platform.entities.values()
+        }
+
+    async def handle(call: ServiceCall) -> EntityServiceResponse | None:
+        entities = ours()
+        if call.data.get(ATTR_ENTITY_ID) != ENTITY_MATCH_ALL:
+            selected = async_extract_referenced_entity_ids(hass, TargetSelection(call.data))
+            for entity_id in sorted(selected.referenced - entities.keys()):
+                raise ServiceValidationError(
+                    translation_domain=DOMAIN,
+                    translation_key=not_ours_key,
+                    translation_placeholders={"entity": entity_id},
+                )
+            if not (selected.referenced | selected.indirectly_referenced) & entities.keys():
+                raise ServiceValidationError(
+                    translation_domain=DOMAIN, translation_key=no_target_key
+                )
+        return await batched_entity_service_call(hass, entities, func, call)
+
+    hass.services.async_register(
+        DOMAIN,
+        service,
+        handle,
+        cv.make_entity_service_schema(schema),
+        SupportsResponse.OPTIONAL,
+    )
+
+
+@callback
 def async_setup_services(hass: HomeAssistant) -> None:
     """Register the actions; called from `async_setup`."""
-    async_register_batched_platform_entity_service(
+    _async_register_action(
         hass,
-        DOMAIN,
         SERVICE_SET_PRESENCE,
         entity_domain=SELECT_DOMAIN,
         schema=SET_PRESENCE_SCHEMA,
         func=_async_set_presence,
-        supports_response=SupportsResponse.OPTIONAL,
+        not_ours_key="not_a_presence_entity",
+        no_target_key="no_presence_targets",
     )
-    async_register_batched_platform_entity_service(
+    _async_register_action(
         hass,
-        DOMAIN,
         SERVICE_SET_STATUS_MESSAGE,
         entity_domain=TEXT_DOMAIN,
         schema=SET_STATUS_MESSAGE_SCHEMA,
         func=_async_set_status_message,
-        supports_response=SupportsResponse.OPTIONAL,
+        not_ours_key="not_a_status_entity",
+        no_target_key="no_status_targets",
     )

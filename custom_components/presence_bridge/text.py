@@ -3,16 +3,18 @@
 from typing import Any, override
 
 from homeassistant.components.text import TextEntity, TextEntityDescription
+from homeassistant.config_entries import ConfigSubentry
 from homeassistant.const import MAX_LENGTH_STATE_STATE
 from homeassistant.core import HomeAssistant
 from homeassistant.exceptions import ServiceValidationError
+from homeassistant.helpers.entity import Entity
 from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 
-from .api import InvalidRequestError, StatusClient, StatusMessage
-from .const import DOMAIN, SUBENTRY_USER
-from .coordinator import PresenceBridgeConfigEntry
+from .api import InvalidRequestError, InvalidStatusTextError, StatusClient, StatusMessage
+from .const import DOMAIN
+from .coordinator import PersonRuntime, PresenceBridgeConfigEntry
 from .delivery import DeliveryOutcome
-from .entity import DeliveringEntity
+from .entity import DeliveringEntity, async_add_people_entities
 from .helpers import handle_api_errors
 
 PARALLEL_UPDATES = 1
@@ -27,23 +29,23 @@ async def async_setup_entry(
 ) -> None:
     """Add a Status text per person, where the provider has status messages."""
     data = entry.runtime_data
-    if not isinstance(data.client, StatusClient):
+    client = data.client
+    if not isinstance(client, StatusClient):
         return
-    for subentry in entry.get_subentries_of_type(SUBENTRY_USER):
-        person = data.people[subentry.subentry_id]
-        async_add_entities(
-            [
-                StatusText(
-                    data.coordinator,
-                    subentry,
-                    person,
-                    STATUS_MESSAGE,
-                    queue=person.status_queue,
-                    client=data.client,
-                )
-            ],
-            config_subentry_id=subentry.subentry_id,
-        )
+
+    def build(subentry: ConfigSubentry, person: PersonRuntime) -> list[Entity]:
+        return [
+            StatusText(
+                data.coordinator,
+                subentry,
+                person,
+                STATUS_MESSAGE,
+                queue=person.status_queue,
+                client=client,
+            )
+        ]
+
+    async_add_people_entities(hass, entry, async_add_entities, build)
 
 
 class StatusText(DeliveringEntity[StatusMessage, StatusClient], TextEntity):
@@ -83,7 +85,13 @@ class StatusText(DeliveringEntity[StatusMessage, StatusClient], TextEntity):
         """The status to send, refused (before anything is sent) if the provider can't take it."""
         try:
             self.client.check_status_text(text)
-        except InvalidRequestError as err:
+        except InvalidStatusTextError as err:
+            if err.reason == InvalidStatusTextError.CONTROL_CHARACTERS:
+                raise ServiceValidationError(
+                    translation_domain=DOMAIN,
+                    translation_key="status_control_characters",
+                    translation_placeholders={"entity": self.entity_id},
+                ) from err
             raise ServiceValidationError(
                 translation_domain=DOMAIN,
                 translation_key="status_too_long",
