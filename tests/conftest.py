@@ -14,6 +14,7 @@ from pytest_homeassistant_custom_component.common import MockConfigEntry
 from custom_components.presence_bridge.const import CONF_USER_ID, DOMAIN, SUBENTRY_USER
 
 from .fake_zoom import FakeZoom, ZoomUser
+from .providers import PROVIDER_CASES, ProviderCase
 
 ALICE_ID = "KdYKjnimT4KPd8FFgQt9FQ"
 BOB_ID = "z8yCxjabcdEFGhijKLmnOp"
@@ -124,3 +125,25 @@ def mock_setup_entry() -> Generator[None]:
     """Keep flow tests from setting the entry up."""
     with patch("custom_components.presence_bridge.async_setup_entry", return_value=True):
         yield
+
+
+@pytest.fixture(params=sorted(PROVIDER_CASES))
+async def provider(
+    request: pytest.FixtureRequest, socket_enabled: None
+) -> AsyncGenerator[ProviderCase]:
+    """Each provider in turn: its running fake, with one person to control."""
+    case = PROVIDER_CASES[request.param]()
+    async with case.fake:
+        yield case
+
+
+@pytest.fixture
+async def provider_entry(
+    hass: HomeAssistant, provider: ProviderCase, freezer: FrozenDateTimeFactory
+) -> MockConfigEntry:
+    """The provider's entry, set up, on a frozen clock that tests move with `freezer.tick`."""
+    entry = provider.entry()
+    entry.add_to_hass(hass)
+    assert await hass.config_entries.async_setup(entry.entry_id)
+    await hass.async_block_till_done()
+    return entry

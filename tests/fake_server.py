@@ -105,6 +105,10 @@ class FakeServer:
         """Add the provider's routes."""
         raise NotImplementedError
 
+    def entry_data(self) -> dict[str, str]:
+        """A Presence Bridge entry's data for this account, pointing at the fake."""
+        raise NotImplementedError
+
     @property
     def url(self) -> str:
         """Base URL of the running fake, without a trailing slash."""
