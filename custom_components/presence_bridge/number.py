@@ -35,8 +35,9 @@ async def async_setup_entry(
     """Add a duration per person where the provider's DND takes one."""
     data = entry.runtime_data
     client = data.client
-    if not isinstance(client, PresenceClient) or client.duration_option is None:
+    if not client.capabilities.default_duration:
         return
+    assert isinstance(client, PresenceClient)
     low, high = client.duration_range
     description = replace(DND_DURATION, native_min_value=low, native_max_value=high)
 

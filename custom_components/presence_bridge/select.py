@@ -33,12 +33,15 @@ async def async_setup_entry(
 
     def build(subentry: ConfigSubentry, person: PersonRuntime) -> list[Entity]:
         about = (data.coordinator, subentry, person)
+        can = client.capabilities
         entities: list[Entity] = []
-        if isinstance(client, PresenceClient):
+        if can.presence:
+            assert isinstance(client, PresenceClient)
             entities.append(
                 PresenceSelect(*about, PRESENCE, queue=person.presence_queue, client=client)
             )
-        if isinstance(client, StatusClient) and client.status_presets:
+        if can.status_presets:
+            assert isinstance(client, StatusClient)
             entities.append(
                 StatusPresetSelect(*about, STATUS_PRESET, queue=person.status_queue, client=client)
             )
@@ -89,9 +92,12 @@ class PresenceSelect(DeliveringEntity[DesiredPresence, PresenceClient], SelectEn
                     "options": ", ".join(client.presence_options),
                 },
             )
-        if duration is None or option == client.duration_option:
+        if duration is None or client.takes_duration(option):
             return
-        if client.duration_option is None:
+        takes_duration = [
+            choice for choice in client.presence_options if client.takes_duration(choice)
+        ]
+        if not takes_duration:
             raise ServiceValidationError(
                 translation_domain=DOMAIN,
                 translation_key="duration_not_supported_by_provider",
@@ -103,7 +109,7 @@ class PresenceSelect(DeliveringEntity[DesiredPresence, PresenceClient], SelectEn
             translation_placeholders={
                 "entity": self.entity_id,
                 "presence": option,
-                "duration_option": client.duration_option,
+                "duration_options": ", ".join(takes_duration),
             },
         )
 

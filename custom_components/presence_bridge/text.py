@@ -15,7 +15,7 @@ from .const import DOMAIN
 from .coordinator import PersonRuntime, PresenceBridgeConfigEntry
 from .delivery import DeliveryOutcome
 from .entity import DeliveringEntity, async_add_people_entities
-from .helpers import handle_api_errors
+from .helpers import handle_api_errors, shorten
 
 PARALLEL_UPDATES = 1
 
@@ -30,8 +30,9 @@ async def async_setup_entry(
     """Add a Status text per person, where the provider has status messages."""
     data = entry.runtime_data
     client = data.client
-    if not isinstance(client, StatusClient):
+    if not client.capabilities.status_message:
         return
+    assert isinstance(client, StatusClient)
 
     def build(subentry: ConfigSubentry, person: PersonRuntime) -> list[Entity]:
         return [
@@ -84,7 +85,7 @@ class StatusText(DeliveringEntity[StatusMessage, StatusClient], TextEntity):
     async def async_check_request(self, text: str, emoji: str | None) -> StatusMessage:
         """The status to send, refused (before anything is sent) if the provider can't take it."""
         try:
-            self.client.check_status_text(text)
+            return await self.client.compose_status(text, emoji)
         except InvalidStatusTextError as err:
             if err.reason == InvalidStatusTextError.CONTROL_CHARACTERS:
                 raise ServiceValidationError(
@@ -101,17 +102,12 @@ class StatusText(DeliveringEntity[StatusMessage, StatusClient], TextEntity):
                     "max": str(self.client.status_max_length),
                 },
             ) from err
-        if emoji is None:
-            return StatusMessage(text=text)
-        try:
-            resolved = await self.client.resolve_emoji(emoji)
         except InvalidRequestError as err:
             raise ServiceValidationError(
                 translation_domain=DOMAIN,
                 translation_key="unknown_emoji",
-                translation_placeholders={"entity": self.entity_id, "emoji": emoji},
+                translation_placeholders={"entity": self.entity_id, "emoji": shorten(emoji or "")},
             ) from err
-        return StatusMessage(text, resolved.emoji_name, resolved.emoji_code, resolved.reaction_type)
 
     @handle_api_errors
     async def async_request_status(self, status: StatusMessage) -> DeliveryOutcome:

@@ -2,6 +2,7 @@
 
 from .client import (
     OWN_USER,
+    Capabilities,
     Presence,
     PresenceClient,
     ProviderClient,
@@ -29,6 +30,7 @@ from .zulip import ZulipClient
 __all__ = [
     "OWN_USER",
     "AuthenticationError",
+    "Capabilities",
     "InvalidRequestError",
     "InvalidStatusTextError",
     "InvalidUrlError",

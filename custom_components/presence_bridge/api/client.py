@@ -72,6 +72,22 @@ async def gather_known[V](
     return known
 
 
+@dataclass(frozen=True, slots=True)
+class Capabilities:
+    """What a provider client can do; Home Assistant creates each person's entities from it."""
+
+    presence: bool = False
+    """Sets and reads presence: a Presence select."""
+    default_duration: bool = False
+    """One option (`duration_option`) takes minutes, with a default set per person: a number."""
+    status_message: bool = False
+    """Sets a status message: a Status text."""
+    status_presets: bool = False
+    """Offers complete statuses by name: a Status preset select."""
+    add_people: bool = True
+    """May act for people other than the credentials' own user."""
+
+
 OWN_USER = "me"
 """`get_user(OWN_USER)` is the credentials' own user, for providers that act as one."""
 
@@ -85,6 +101,17 @@ class ProviderClient(ABC):
     def can_add_people(self) -> bool:
         """Whether the account may act for people other than those it was set up with."""
         return True
+
+    @property
+    def capabilities(self) -> Capabilities:
+        """What this client can do, as of what it learnt of the account (see `prepare`)."""
+        return Capabilities(
+            presence=isinstance(self, PresenceClient),
+            default_duration=isinstance(self, PresenceClient) and self.duration_option is not None,
+            status_message=isinstance(self, StatusClient),
+            status_presets=isinstance(self, StatusClient) and bool(self.status_presets),
+            add_people=self.can_add_people,
+        )
 
     @abstractmethod
     async def check_credentials(self) -> None:
@@ -132,9 +159,23 @@ class StatusClient(ProviderClient):
                 reason=InvalidStatusTextError.CONTROL_CHARACTERS,
             )
 
-    @abstractmethod
     async def resolve_emoji(self, name: str) -> StatusMessage:
-        """The emoji fields (name, code, type) for an emoji name; unknown raises."""
+        """The emoji fields (name, code, type) for an emoji name; unknown raises.
+
+        A provider without emoji refuses every name.
+        """
+        raise InvalidRequestError(f"This provider has no emoji named {name[:40]!r}")
+
+    async def compose_status(self, text: str, emoji: str | None) -> StatusMessage:
+        """The checked status to send for a text and, optionally, an emoji name.
+
+        Raises `InvalidStatusTextError` for the text, `InvalidRequestError` for the emoji.
+        """
+        self.check_status_text(text)
+        if emoji is None:
+            return StatusMessage(text=text)
+        resolved = await self.resolve_emoji(emoji)
+        return StatusMessage(text, resolved.emoji_name, resolved.emoji_code, resolved.reaction_type)
 
     @abstractmethod
     async def get_statuses(self, user_ids: Iterable[str]) -> dict[str, StatusMessage]:
@@ -157,8 +198,12 @@ class PresenceClient(ProviderClient):
     update_interval_per_user: ClassVar[float] = 0.0
     """Seconds the provider wants between two updates of one person."""
     duration_option: ClassVar[str | None] = None
-    """The option that takes a duration in minutes, if any."""
+    """The option whose duration in minutes has a default a person sets (Zoom's DND), if any."""
     duration_range: ClassVar[tuple[int, int]] = (1, 1440)
+
+    def takes_duration(self, option: str) -> bool:
+        """Whether `option` may be sent with a duration in minutes."""
+        return option == self.duration_option
 
     @property
     @abstractmethod
@@ -189,13 +234,13 @@ class PresenceClient(ProviderClient):
             )
         if duration is None:
             return
-        if option != self.duration_option:
-            raise InvalidRequestError(f"A duration applies only to {self.duration_option}")
+        if not self.takes_duration(option):
+            raise InvalidRequestError(f"{option!r} takes no duration")
         low, high = self.duration_range
         if not low <= duration <= high:
             raise InvalidRequestError(f"Duration {duration} is outside {low}-{high} minutes")
 
     async def set_presence(self, user_id: str, option: str, duration: int | None = None) -> None:
-        """Set a person's presence; `duration` (minutes) only with `duration_option`."""
+        """Set a person's presence; `duration` (minutes) only where `takes_duration`."""
         self.check_presence(option, duration)
         await self._send_presence(user_id, option, duration)
