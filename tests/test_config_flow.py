@@ -13,10 +13,12 @@ from homeassistant.data_entry_flow import FlowResultType
 import pytest
 from pytest_homeassistant_custom_component.common import MockConfigEntry
 
-from custom_components.presence_bridge import config_flow
-from custom_components.presence_bridge.config_flow import ACCOUNT_FORMS
 from custom_components.presence_bridge.const import DOMAIN
-from custom_components.presence_bridge.providers import create_client
+from custom_components.presence_bridge.providers import (
+    PROVIDERS,
+    async_create_client,
+    zoom as zoom_record,
+)
 
 from .conftest import ALICE_ID, BOB_ID
 from .fake_zoom import FakeZoom
@@ -142,7 +144,7 @@ def test_zoom_server_addresses_default_to_zooms_own() -> None:
         "user_id": "u",
         "advanced": {"api_url": "", "oauth_url": " "},
     }
-    assert ACCOUNT_FORMS["zoom"].entry_data("zoom", form) == {
+    assert PROVIDERS["zoom"].form.entry_data("zoom", form) == {
         "provider": "zoom",
         "account_id": "a",
         "client_id": "c",
@@ -155,9 +157,9 @@ def test_zoom_server_addresses_default_to_zooms_own() -> None:
 async def test_client_without_server_addresses(hass: HomeAssistant) -> None:
     """An entry without server addresses gets a client for the default ones, not a KeyError."""
     credentials = {"client_id": "c", "client_secret": "s"}
-    zoom = create_client(hass, {"provider": "zoom", "account_id": "a", **credentials})
+    zoom = await async_create_client(hass, {"provider": "zoom", "account_id": "a", **credentials})
     assert zoom.http.base_url == "https://api.zoom.us/v2"
-    vonage = create_client(
+    vonage = await async_create_client(
         hass, {"provider": "vonage", "region": "nam", "api_url": "", **credentials}
     )
     assert vonage.http.base_url == "https://nam.api.newvoicemedia.com/agents"
@@ -168,8 +170,8 @@ async def test_zoom_cleared_server_addresses(
     hass: HomeAssistant, fake_zoom: FakeZoom, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """Cleared server addresses are the defaults (here the fake's): the check goes there."""
-    monkeypatch.setattr(config_flow, "DEFAULT_API_URL", fake_zoom.api_url)
-    monkeypatch.setattr(config_flow, "DEFAULT_OAUTH_URL", fake_zoom.url)
+    monkeypatch.setattr(zoom_record, "DEFAULT_API_URL", fake_zoom.api_url)
+    monkeypatch.setattr(zoom_record, "DEFAULT_OAUTH_URL", fake_zoom.url)
     flow_id = await start_zoom_flow(hass)
     result = await hass.config_entries.flow.async_configure(
         flow_id, zoom_form(fake_zoom, api_url="", oauth_url="")

@@ -400,11 +400,17 @@ class Code:
         return next(source for source in self.sources if source.name == module_name)
 
     def calls(self, name: str) -> Iterator[tuple[ast.Call, Where]]:
-        """Every call of a function or method named `name`."""
+        """Every call of a function or method named `name`, `partial(name, …)` included."""
         for source in self.sources:
             for node in ast.walk(source.tree):
-                if isinstance(node, ast.Call) and _call_name(node) == name:
+                if not isinstance(node, ast.Call):
+                    continue
+                if _call_name(node) == name:
                     yield node, Where(source, source.function_of(node))
+                elif _call_name(node) == "partial" and node.args:
+                    bound = ast.Call(func=node.args[0], args=node.args[1:], keywords=node.keywords)
+                    if _call_name(ast.copy_location(bound, node)) == name:
+                        yield bound, Where(source, source.function_of(node))
 
     def strings(
         self, expr: ast.expr, where: Where, bindings: Bindings | None = None
@@ -426,6 +432,8 @@ class Code:
                 return self.strings(expr, outer)  # a closure reads it from the function around
             case ast.Name(id=name) if isinstance(value := where.source.namespace.get(name), str):
                 return {value}
+            case ast.Name(id=name) if (looped := self._looped_over(name, where)) is not None:
+                return set(looped)
             case ast.BoolOp(op=ast.Or(), values=operands):
                 found: set[str | None] = set()
                 for operand in operands:
@@ -502,6 +510,19 @@ class Code:
             yield bound
 
     @staticmethod
+    def _looped_over(name: str, where: Where) -> list[str] | None:
+        """The strings a `for name in CONSTANT:` loop gives `name`, CONSTANT being module-level."""
+        for node in ast.walk(where.function or where.source.tree):
+            match node:
+                case ast.For(target=ast.Name(id=target), iter=ast.Name(id=iterable)) if (
+                    target == name
+                ):
+                    values = list(where.source.namespace.get(iterable, ()))
+                    if values and all(isinstance(value, str) for value in values):
+                        return values
+        return None
+
+    @staticmethod
     def _assigned(name: str, where: Where) -> list[ast.expr]:
         """The values assigned to a local name (or, at module level, a global one)."""
         scope = where.function.body if where.function else where.source.tree.body
@@ -532,7 +553,9 @@ class Code:
                 and isinstance(handler.type, ast.Name)
             ):
                 continue
-            exception = where.source.top_level.get(handler.type.id)
+            defined_in = getattr(where.source.namespace.get(handler.type.id), "__module__", None)
+            source = next((s for s in self.sources if s.name == defined_in), where.source)
+            exception = source.top_level.get(handler.type.id)
             init = next(
                 (
                     node
@@ -689,8 +712,11 @@ def _code() -> Code:
     """The integration's own modules (not `api/`, which knows nothing of Home Assistant)."""
     return Code(
         [
-            SourceModule.of(PACKAGE if path.stem == "__init__" else f"{PACKAGE}.{path.stem}")
-            for path in sorted(INTEGRATION.glob("*.py"))
+            SourceModule.of(
+                ".".join((PACKAGE, *parts[:-1], *[p for p in parts[-1:] if p != "__init__"]))
+            )
+            for path in sorted(INTEGRATION.rglob("*.py"))
+            if (parts := path.relative_to(INTEGRATION).with_suffix("").parts)[0] != "api"
         ]
     )
 

@@ -16,8 +16,8 @@ import pytest
 from pytest_homeassistant_custom_component.common import MockConfigEntry, async_fire_time_changed
 
 from custom_components.presence_bridge.api.http import HttpCore
-from custom_components.presence_bridge.config_flow import ACCOUNT_FORMS
 from custom_components.presence_bridge.const import DOMAIN, SUBENTRY_USER
+from custom_components.presence_bridge.providers import PROVIDERS
 
 from .fake_vonage import ACCEPT, BREAK_ID, LOGGED_OUT_ID, READY_ID, FakeVonage
 from .test_config_flow import UNSAFE_ADDRESSES
@@ -102,7 +102,7 @@ async def test_connect_vonage(hass: HomeAssistant, fake_vonage: FakeVonage) -> N
 def test_server_urls_default_to_the_region() -> None:
     """Empty server addresses become the region's documented hosts."""
     form = {"region": "nam", "client_id": "c", "client_secret": "s", "advanced": {}}
-    assert ACCOUNT_FORMS["vonage"].entry_data("vonage", form) == {
+    assert PROVIDERS["vonage"].form.entry_data("vonage", form) == {
         "provider": "vonage",
         "region": "nam",
         "client_id": "c",

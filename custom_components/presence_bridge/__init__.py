@@ -32,7 +32,7 @@ from .coordinator import (
 )
 from .delivery import DeliveryQueue, DesiredPresence, SendThrottle, WishStore
 from .entity import signal_person_added
-from .providers import create_client
+from .providers import async_create_client
 from .services import async_setup_services
 
 PLATFORMS = [Platform.NUMBER, Platform.SELECT, Platform.TEXT]
@@ -76,7 +76,7 @@ async def async_setup_entry(hass: HomeAssistant, entry: PresenceBridgeConfigEntr
     oldest release supported, fails a setup that returns anything but a bool, and 2026.11 still
     takes a bool from a custom integration without a report. The same goes for unloading.
     """
-    client = create_client(hass, entry.data)
+    client = await async_create_client(hass, entry.data)
     coordinator = PresenceCoordinator(hass, entry, client)
     wishes = WishStore(hass, entry.entry_id)
     await wishes.async_load()
