@@ -18,6 +18,7 @@ from pytest_homeassistant_custom_component.common import MockConfigEntry
 
 from custom_components.presence_bridge.const import DOMAIN, SUBENTRY_USER
 
+from .fake_msgraph import FakeGraph, odata_error
 from .fake_server import FakeServer
 from .fake_vonage import BREAK_ID, LUNCH_ID, READY_ID, FakeVonage
 from .fake_zoom import FakeZoom, ZoomUser
@@ -184,8 +185,48 @@ def zulip_case() -> ProviderCase:
     )
 
 
+def msgraph_case() -> ProviderCase:
+    """Microsoft Teams (app-only): the Presence select, setUserPreferredPresence."""
+    fake = FakeGraph(clock=_clock)
+    user_id = fake.add_user("Grace Hopper", "grace@contoso.com")
+    names = {"Away": "away", "Busy": "busy", "Available": "available"}
+
+    def revoke() -> dict[str, str]:
+        fake.expire_tokens()
+        fake.client_secret = "rotated"
+        return {"client_secret": "rotated"}
+
+    def holds() -> str | None:
+        preferred = fake.users[user_id].preferred
+        return names.get(preferred.availability) if preferred else None
+
+    return ProviderCase(
+        name="msgraph",
+        fake=fake,
+        person_id=user_id,
+        person_name="Grace Hopper",
+        entity_id="select.grace_hopper_presence",
+        values=("away", "busy"),
+        set_service=("select", "select_option", "option"),
+        sent=lambda: [
+            r.body
+            for r in fake.api_requests("POST")
+            if r.path.endswith("/setUserPreferredPresence")
+        ],
+        holds=holds,
+        refusal=lambda: odata_error(400, "BadRequest", "Invalid availability"),
+        rate_limit=lambda retry_after: odata_error(
+            429, "TooManyRequests", "Too many requests", headers={"Retry-After": retry_after}
+        ),
+        revoke=revoke,
+        title=f"Microsoft Teams {fake.tenant_id}",
+        unique_id=f"{fake.tenant_id}:{fake.client_id}",
+    )
+
+
 PROVIDER_CASES: dict[str, Callable[[], ProviderCase]] = {
     "zoom": zoom_case,
     "vonage": vonage_case,
     "zulip": zulip_case,
+    "msgraph": msgraph_case,
 }

@@ -62,6 +62,7 @@ from custom_components.presence_bridge.helpers import translate_error
 from custom_components.presence_bridge.providers import PROVIDERS
 
 from .fake_zulip import FakeZulip
+from .providers import msgraph_case
 
 ROOT = Path(__file__).parent.parent
 INTEGRATION = ROOT / "custom_components" / DOMAIN
@@ -751,10 +752,25 @@ async def zulip_entry(hass: HomeAssistant, socket_enabled: None) -> AsyncGenerat
 
 
 @pytest.fixture
+async def graph_entry(hass: HomeAssistant, socket_enabled: None) -> AsyncGenerator[MockConfigEntry]:
+    """A loaded Microsoft Teams entry (its own presence options, a status text), on a fake Graph."""
+    case = msgraph_case()
+    async with case.fake:
+        entry = case.entry()
+        entry.add_to_hass(hass)
+        assert await hass.config_entries.async_setup(entry.entry_id)
+        await hass.async_block_till_done()
+        yield entry
+
+
+@pytest.fixture
 async def entities(
-    hass: HomeAssistant, init_integration: MockConfigEntry, zulip_entry: MockConfigEntry
+    hass: HomeAssistant,
+    init_integration: MockConfigEntry,
+    zulip_entry: MockConfigEntry,
+    graph_entry: MockConfigEntry,
 ) -> dict[tuple[str, str], list[Entity]]:
-    """The running entities of a Zoom entry (presence) and a Zulip entry (status), by key."""
+    """The running entities of a Zoom, a Zulip and a Teams entry, by key."""
     by_key = defaultdict(list)
     for platform in async_get_platforms(hass, DOMAIN):
         for entity in platform.entities.values():
@@ -782,7 +798,7 @@ def _flow_handlers(entry: MockConfigEntry) -> dict[tuple[str, ...], type[FlowHan
 
 @pytest.fixture
 async def shown(
-    hass: HomeAssistant, init_integration: MockConfigEntry
+    hass: HomeAssistant, init_integration: MockConfigEntry, graph_entry: MockConfigEntry
 ) -> dict[tuple[str, ...], list[dict[str, Any]]]:
     """Every menu, form and early abort the flows show before anything is sent, by section.
 
@@ -814,7 +830,8 @@ async def shown(
         keep(config, await entry.start_reauth_flow(hass), flows)
         keep(config, await entry.start_reconfigure_flow(hass), flows)
     options = hass.config_entries.options
-    keep(("options",), await options.async_init(init_integration.entry_id), options)
+    for entry in (init_integration, graph_entry):  # Teams adds the presence session switch
+        keep(("options",), await options.async_init(entry.entry_id), options)
     subentries = hass.config_entries.subentries
     for subentry_type in HANDLERS[DOMAIN].async_get_supported_subentry_types(init_integration):
         for entry in (init_integration, idle[0]):

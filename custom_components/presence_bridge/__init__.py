@@ -15,6 +15,7 @@ from homeassistant.helpers.typing import ConfigType
 from .api import PresenceClient, StatusClient, StatusMessage
 from .api.zulip import normalize_url
 from .const import (
+    CONF_KEEP_SESSION,
     CONF_PROVIDER,
     CONF_URL,
     CONF_USER_ID,
@@ -30,7 +31,7 @@ from .coordinator import (
     PresenceBridgeData,
     PresenceCoordinator,
 )
-from .delivery import DeliveryQueue, DesiredPresence, SendThrottle, WishStore
+from .delivery import DeliveryQueue, DesiredPresence, PresenceSession, SendThrottle, WishStore
 from .entity import signal_person_added
 from .providers import async_create_client
 from .services import async_setup_services
@@ -107,7 +108,7 @@ def _add_person(
     """Give a person their queues, with what the Store kept of them."""
     client = data.coordinator.client
     person = PersonRuntime(subentry.data[CONF_USER_ID])
-    about = (data.coordinator, subentry.subentry_id, person.user_id)
+    about = (data.coordinator, subentry.subentry_id, person)
 
     def queue[T](
         kind: str,
@@ -127,6 +128,15 @@ def _add_person(
         return delivery
 
     if isinstance(client, PresenceClient):
+        if client.session_lifetime is not None and entry.options.get(CONF_KEEP_SESSION, True):
+            person.session = PresenceSession(
+                hass,
+                keep=partial(client.keep_session, person.user_id),
+                end=partial(client.end_session, person.user_id),
+                lifetime=client.session_lifetime,
+                throttle=data.throttle,
+            )
+            data.wishes.async_register(subentry.subentry_id, "session", person.session)
         person.presence_queue = queue(
             "presence",
             partial(_async_send_presence, client, *about),
@@ -160,6 +170,8 @@ def _resume_person(data: PresenceBridgeData, subentry_id: str) -> None:
 
     if person.presence_queue is not None:
         person.presence_queue.async_resume(presence_reported)
+    if person.session is not None:
+        person.session.async_resume()
     if person.status_queue is not None:
         person.status_queue.async_resume(status_reported)
 
@@ -168,23 +180,33 @@ async def _async_send_presence(
     client: PresenceClient,
     coordinator: PresenceCoordinator,
     subentry_id: str,
-    user_id: str,
+    person: PersonRuntime,
     desired: DesiredPresence,
 ) -> None:
-    """Send to the provider; once it accepted, that is the person's known presence."""
-    await client.set_presence(user_id, desired.option, desired.duration)
+    """Send to the provider; once it accepted, that is the person's known presence.
+
+    Where the provider needs a presence session for it to show, the session is kept from
+    now on, and ended when the presence is handed back (`automatic`).
+    """
+    await client.set_presence(person.user_id, desired.option, desired.duration)
     coordinator.async_set_accepted(subentry_id, presence=client.accepted_presence(desired.option))
+    if person.session is None:
+        return
+    if desired.option == client.automatic_option:
+        await person.session.async_end()
+    else:
+        await person.session.async_keep()
 
 
 async def _async_send_status(
     client: StatusClient,
     coordinator: PresenceCoordinator,
     subentry_id: str,
-    user_id: str,
+    person: PersonRuntime,
     status: StatusMessage,
 ) -> None:
     """Send to the provider; once it accepted, that is the person's known status."""
-    await client.set_status(user_id, status)
+    await client.set_status(person.user_id, status)
     coordinator.async_set_accepted(subentry_id, status=status)
 
 
@@ -216,6 +238,8 @@ async def _async_remove_person(
     person = data.people.pop(subentry_id)
     for queue in person.queues:
         await queue.async_close()
+    if person.session is not None:
+        person.session.async_close()
     data.wishes.async_forget(subentry_id)
     ir.async_delete_issue(hass, DOMAIN, f"{entry.entry_id}_user_gone_{subentry_id}")
 
@@ -228,6 +252,8 @@ async def async_unload_entry(hass: HomeAssistant, entry: PresenceBridgeConfigEnt
     for person in data.people.values():
         for queue in person.queues:
             await queue.async_close()
+        if person.session is not None:
+            person.session.async_close()
     await data.wishes.async_save()
     return True
 

@@ -15,6 +15,7 @@ from homeassistant.config_entries import (
 )
 from homeassistant.core import callback
 from homeassistant.helpers.selector import (
+    BooleanSelector,
     NumberSelector,
     NumberSelectorConfig,
     NumberSelectorMode,
@@ -29,6 +30,7 @@ from .api import (
     OWN_USER,
     AuthenticationError,
     InvalidRequestError,
+    InvalidTenantError,
     NotFoundError,
     PermissionMissingError,
     PresenceBridgeError,
@@ -37,6 +39,7 @@ from .api import (
     RemoteUser,
 )
 from .const import (
+    CONF_KEEP_SESSION,
     CONF_PROVIDER,
     CONF_UPDATE_INTERVAL,
     CONF_USER_ID,
@@ -64,6 +67,8 @@ async def _async_validate(
             await client.check_credentials()
             return None, {}
         return await client.get_user(user_id), {}
+    except InvalidTenantError:
+        error = "invalid_tenant"
     except AuthenticationError:
         error = "invalid_auth"
     except PermissionMissingError:
@@ -301,28 +306,29 @@ class UserSubentryFlow(ConfigSubentryFlow):
 
 
 class PresenceBridgeOptionsFlow(OptionsFlow):
-    """Tune how often presence is read back."""
+    """Tune how often presence is read back, and whether a presence session is kept."""
 
     async def async_step_init(self, user_input: dict[str, Any] | None = None) -> ConfigFlowResult:
-        """Ask for the update interval."""
+        """Ask for the update interval (and, where the provider needs one, the session)."""
         if user_input is not None:
             return self.async_create_entry(data=user_input)
-        schema = vol.Schema(
-            {
-                vol.Required(
-                    CONF_UPDATE_INTERVAL,
-                    default=self.config_entry.options.get(
-                        CONF_UPDATE_INTERVAL, DEFAULT_UPDATE_INTERVAL.total_seconds()
-                    ),
-                ): NumberSelector(
-                    NumberSelectorConfig(
-                        min=30,
-                        max=3600,
-                        step=1,
-                        unit_of_measurement="s",
-                        mode=NumberSelectorMode.BOX,
-                    )
-                ),
-            }
-        )
-        return self.async_show_form(step_id="init", data_schema=schema)
+        options = self.config_entry.options
+        fields: dict[vol.Marker, Any] = {
+            vol.Required(
+                CONF_UPDATE_INTERVAL,
+                default=options.get(CONF_UPDATE_INTERVAL, DEFAULT_UPDATE_INTERVAL.total_seconds()),
+            ): NumberSelector(
+                NumberSelectorConfig(
+                    min=30, max=3600, step=1, unit_of_measurement="s", mode=NumberSelectorMode.BOX
+                )
+            ),
+        }
+        entry: PresenceBridgeConfigEntry = self.config_entry
+        if (
+            entry.state is ConfigEntryState.LOADED
+            and entry.runtime_data.client.capabilities.presence_session
+        ):
+            fields[
+                vol.Required(CONF_KEEP_SESSION, default=options.get(CONF_KEEP_SESSION, True))
+            ] = BooleanSelector()
+        return self.async_show_form(step_id="init", data_schema=vol.Schema(fields))

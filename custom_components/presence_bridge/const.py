@@ -22,10 +22,14 @@ CONF_API_KEY: Final = "api_key"
 CONF_ZULIPRC: Final = "zuliprc"
 CONF_ADVANCED: Final = "advanced"
 CONF_UPDATE_INTERVAL: Final = "update_interval"
+CONF_TENANT_ID: Final = "tenant_id"
+CONF_LOGIN_URL: Final = "login_url"
+CONF_KEEP_SESSION: Final = "keep_session"
 
 PROVIDER_ZOOM: Final = "zoom"
 PROVIDER_VONAGE: Final = "vonage"
 PROVIDER_ZULIP: Final = "zulip"
+PROVIDER_MSGRAPH: Final = "msgraph"
 
 SUBENTRY_USER: Final = "user"
 

@@ -37,7 +37,7 @@ from .const import (
     LOGGER,
     SUBENTRY_USER,
 )
-from .delivery import DeliveryQueue, DesiredPresence, SendThrottle, WishStore
+from .delivery import DeliveryQueue, DesiredPresence, PresenceSession, SendThrottle, WishStore
 from .helpers import translate_error
 
 
@@ -72,6 +72,8 @@ class PersonRuntime:
     presence_queue: DeliveryQueue[DesiredPresence] | None = None
     status_queue: DeliveryQueue[StatusMessage] | None = None
     dnd_duration: int = DEFAULT_DND_DURATION
+    session: PresenceSession | None = None
+    """The presence session kept for the person, where the provider needs one."""
 
     @property
     def queues(self) -> list[DeliveryQueue[Any]]:

@@ -349,6 +349,116 @@ class DeliveryQueue[T]:
             listener()
 
 
+class PresenceSession:
+    """Keeps a person's presence session at the provider while a presence set here is in force.
+
+    Graph shows a preferred presence only while the person has a presence session; without a
+    Teams client running they would show Offline. So, from a presence sent until `automatic`,
+    the session is renewed when 80 % of its lifetime has passed, through the account's throttle,
+    and its end time is kept in the Store so that a reload or a restart carries on. A failed
+    renewal is retried with the backoff; it never fails the presence sent with it.
+    """
+
+    RENEW_AT = 0.8
+
+    def __init__(
+        self,
+        hass: HomeAssistant,
+        *,
+        keep: Callable[[], Awaitable[None]],
+        end: Callable[[], Awaitable[None]],
+        lifetime: float,
+        throttle: SendThrottle,
+    ) -> None:
+        """Keep the session with `keep`, end it with `end`; it lasts `lifetime` seconds."""
+        self._hass = hass
+        self._keep = keep
+        self._end = end
+        self._lifetime = timedelta(seconds=lifetime)
+        self._throttle = throttle
+        self._job = HassJob(self._async_renew, cancel_on_shutdown=True)
+        self._cancel_timer: CALLBACK_TYPE | None = None
+        self._listeners: list[CALLBACK_TYPE] = []
+        self._failures = 0
+        self.until: datetime | None = None
+        """When the session ends unless renewed; None while none is kept."""
+
+    @callback
+    def async_add_listener(self, listener: CALLBACK_TYPE) -> CALLBACK_TYPE:
+        """Call `listener` whenever the session changes; returns the remover."""
+        self._listeners.append(listener)
+        return lambda: self._listeners.remove(listener)
+
+    def as_stored(self) -> dict[str, Any]:
+        """The session's end, while one is kept."""
+        return {"until": self.until.isoformat()} if self.until else {}
+
+    def restore(self, stored: dict[str, Any]) -> None:
+        """Take back a kept session's end; `async_resume` renews it in time."""
+        self.until = dt_util.parse_datetime(stored.get("until") or "")
+
+    @callback
+    def async_resume(self) -> None:
+        """Renew a restored session when it is due (at once if it already is)."""
+        if self.until is not None:
+            self._renew_at(self.until - self._lifetime * (1 - self.RENEW_AT))
+
+    async def async_keep(self) -> None:
+        """A presence was just sent (in the account's throttle): keep the session now."""
+        await self._async_refresh()
+
+    async def async_end(self) -> None:
+        """`automatic` was just sent: stop renewing and end the session."""
+        self._cancel()
+        if self.until is None:
+            return
+        self.until = None
+        self._notify()
+        try:
+            await self._end()
+        except PresenceBridgeError as err:
+            LOGGER.warning("Could not end the presence session: %s", err)
+
+    @callback
+    def async_close(self) -> None:
+        """The entry unloads: stop renewing; the Store keeps `until`."""
+        self._cancel()
+
+    async def _async_renew(self, _now: datetime) -> None:
+        """A renewal is due: in its turn with the account's other requests."""
+        self._cancel_timer = None
+        async with self._throttle:
+            await self._async_refresh()
+
+    async def _async_refresh(self) -> None:
+        try:
+            await self._keep()
+        except PresenceBridgeError as err:
+            self._failures += 1
+            LOGGER.warning("Could not keep the presence session: %s", err)
+            self._renew_at(dt_util.utcnow() + timedelta(seconds=backoff(self._failures)))
+            return
+        self._failures = 0
+        self.until = dt_util.utcnow() + self._lifetime
+        self._renew_at(dt_util.utcnow() + self._lifetime * self.RENEW_AT)
+        self._notify()
+
+    def _renew_at(self, when: datetime) -> None:
+        self._cancel()
+        self._cancel_timer = async_track_point_in_utc_time(
+            self._hass, self._job, max(when, dt_util.utcnow())
+        )
+
+    def _cancel(self) -> None:
+        if self._cancel_timer is not None:
+            self._cancel_timer()
+            self._cancel_timer = None
+
+    def _notify(self) -> None:
+        for listener in list(self._listeners):
+            listener()
+
+
 class WishStore:
     """The delivery state of an entry's people, in one `Store`, by subentry id and kind.
 
@@ -362,15 +472,17 @@ class WishStore:
             hass, STORAGE_VERSION, f"{DOMAIN}.{entry_id}"
         )
         self._stored: dict[str, dict[str, dict[str, Any]]] = {}
-        self._queues: dict[str, dict[str, DeliveryQueue[Any]]] = {}
+        self._queues: dict[str, dict[str, DeliveryQueue[Any] | PresenceSession]] = {}
 
     async def async_load(self) -> None:
         """Read what was kept the last time the entry ran."""
         self._stored = await self._store.async_load() or {}
 
     @callback
-    def async_register(self, subentry_id: str, kind: str, queue: DeliveryQueue[Any]) -> None:
-        """Restore a person's queue and save it whenever it changes."""
+    def async_register(
+        self, subentry_id: str, kind: str, queue: DeliveryQueue[Any] | PresenceSession
+    ) -> None:
+        """Restore a person's queue (or session) and save it whenever it changes."""
         queue.restore(self._stored.get(subentry_id, {}).get(kind, {}))
         self._queues.setdefault(subentry_id, {})[kind] = queue
         queue.async_add_listener(self.async_schedule_save)

@@ -62,17 +62,23 @@ class StatusText(DeliveringEntity[StatusMessage, StatusClient], TextEntity):
     @property
     @override
     def native_value(self) -> str | None:
+        text = self._shown_text
+        return text[: self.native_max] if text is not None else None
+
+    @property
+    def _shown_text(self) -> str | None:
+        """The wanted text while it is on its way, else the known one."""
         desired = self.queue.desired
         status = desired if desired and desired.text is not None else self.known.status
-        if status is None or status.text is None:
-            return None
-        return status.text[: self.native_max]
+        return status.text if status else None
 
     @property
     @override
     def extra_state_attributes(self) -> dict[str, Any]:
         status = self.known.status
         return {
+            # The whole text, where the state (at most 255 characters) shows it cut.
+            "message": self._shown_text,
             "emoji": status.emoji_name or None if status else None,
             "read_back": self.client.can_read_status,
         } | super().extra_state_attributes

@@ -14,6 +14,7 @@ from .errors import (
     AuthenticationError,
     InvalidRequestError,
     InvalidStatusTextError,
+    InvalidTenantError,
     InvalidUrlError,
     NotFoundError,
     PermissionMissingError,
@@ -23,6 +24,7 @@ from .errors import (
     UnexpectedResponseError,
     UserNotSignedInError,
 )
+from .msgraph import GraphClient
 from .vonage import VonageClient
 from .zoom import ZoomClient
 from .zulip import ZulipClient
@@ -31,8 +33,10 @@ __all__ = [
     "OWN_USER",
     "AuthenticationError",
     "Capabilities",
+    "GraphClient",
     "InvalidRequestError",
     "InvalidStatusTextError",
+    "InvalidTenantError",
     "InvalidUrlError",
     "NotFoundError",
     "PermissionMissingError",

@@ -25,13 +25,15 @@ class Presence:
     `option` is the settable option it matches, or None when the provider reports a
     status that cannot be set (Zoom's `Offline`, say); `raw` is the provider's value
     (for Vonage, the definition's description); `category` is the provider's group
-    of it, where it has one (Vonage's `Ready`, `Away`, …).
+    of it, where it has one (Vonage's `Ready`, `Away`, …); `activity` what the person
+    is doing within it, where the provider says (Graph's `InAMeeting`, `OffWork`, …).
     """
 
     option: str | None
     raw: str
     end_time: str | None = None
     category: str | None = None
+    activity: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -86,6 +88,8 @@ class Capabilities:
     """Offers complete statuses by name: a Status preset select."""
     add_people: bool = True
     """May act for people other than the credentials' own user."""
+    presence_session: bool = False
+    """A presence set shows only while a presence session is kept (see `session_lifetime`)."""
 
 
 OWN_USER = "me"
@@ -111,6 +115,7 @@ class ProviderClient(ABC):
             status_message=isinstance(self, StatusClient),
             status_presets=isinstance(self, StatusClient) and bool(self.status_presets),
             add_people=self.can_add_people,
+            presence_session=isinstance(self, PresenceClient) and self.session_lifetime is not None,
         )
 
     @abstractmethod
@@ -200,6 +205,19 @@ class PresenceClient(ProviderClient):
     duration_option: ClassVar[str | None] = None
     """The option whose duration in minutes has a default a person sets (Zoom's DND), if any."""
     duration_range: ClassVar[tuple[int, int]] = (1, 1440)
+
+    automatic_option: ClassVar[str | None] = None
+    """The option that hands the person's presence back to the provider, if any."""
+    session_lifetime: ClassVar[float | None] = None
+    """Seconds a presence session lasts, where a presence set shows only while one is kept."""
+
+    async def keep_session(self, user_id: str) -> None:
+        """Keep (open or renew) the person's presence session, where `session_lifetime`."""
+        raise NotImplementedError
+
+    async def end_session(self, user_id: str) -> None:
+        """End the person's presence session, where `session_lifetime`."""
+        raise NotImplementedError
 
     def takes_duration(self, option: str) -> bool:
         """Whether `option` may be sent with a duration in minutes."""

@@ -36,6 +36,11 @@ class AuthenticationError(PresenceBridgeError):
     """The credentials or the token were rejected; only new credentials help."""
 
 
+class InvalidTenantError(AuthenticationError):
+    """The directory (tenant) the credentials name does not exist, or cannot sign apps in:
+    a wrong tenant id or domain, rather than a wrong secret."""
+
+
 class PermissionMissingError(PresenceBridgeError):
     """The credentials work but lack a permission (scope) for this call."""
 

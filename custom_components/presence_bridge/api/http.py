@@ -7,7 +7,7 @@ asks for (`Retry-After`, `X-RateLimit-Reset`) is None or positive, and at most M
 """
 
 import asyncio
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Callable, Collection, Mapping
 import contextlib
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -18,7 +18,7 @@ import math
 import re
 import time
 from types import UnionType
-from typing import Any
+from typing import Any, Protocol
 from urllib.parse import urlsplit
 
 import aiohttp
@@ -184,6 +184,18 @@ class AccessToken:
         return cls(value, expires_in)
 
 
+class TokenSource(Protocol):
+    """Where an `HttpCore` gets its bearer tokens: asked before each request, told of a 401."""
+
+    async def get(self) -> str:
+        """A token to send; raises one of our errors when there is none."""
+        ...
+
+    def invalidate(self, value: str) -> None:
+        """The API rejected `value` (401); the next `get` should not return it if it can help it."""
+        ...
+
+
 class TokenCache:
     """One OAuth token for a client-credentials-style grant, shared by all requests.
 
@@ -227,6 +239,55 @@ class TokenCache:
         return None
 
 
+class TokenGetter:
+    """Tokens someone else keeps (Home Assistant's OAuth2 session, with its refresh token).
+
+    `get_token` is awaited before each request and returns the access token to send;
+    it should raise `AuthenticationError` when the grant is refused for good (to ask
+    for a new sign-in) and `ProviderUnavailableError` when the refresh failed for now.
+    An aiohttp error or timeout it lets through is mapped here, as Home Assistant's
+    OAuth2 session (whose token errors are aiohttp's) means them: a refresh answered
+    429 or 5xx, or not at all, is a `ProviderUnavailableError`; any other 4xx an
+    `AuthenticationError`. `on_rejected`, if given, hears of a token the API refused
+    (so that its keeper can refresh it early).
+    """
+
+    def __init__(
+        self,
+        get_token: Callable[[], Awaitable[str]],
+        *,
+        on_rejected: Callable[[str], None] | None = None,
+    ) -> None:
+        """Take the coroutine function that returns a valid access token."""
+        self._get_token = get_token
+        self._on_rejected = on_rejected
+
+    async def get(self) -> str:
+        """The token `get_token` returns now; an empty or missing one is an auth failure."""
+        try:
+            value = await self._get_token()
+        except PresenceBridgeError:
+            raise
+        except aiohttp.ClientResponseError as err:
+            if 400 <= err.status < 500 and err.status != 429:
+                raise AuthenticationError(
+                    f"The token refresh was refused (HTTP {err.status})"
+                ) from err
+            raise ProviderUnavailableError(f"The token refresh failed (HTTP {err.status})") from err
+        except (aiohttp.ClientError, TimeoutError) as err:
+            raise ProviderUnavailableError(
+                f"The token refresh failed ({type(err).__name__})"
+            ) from err
+        if not isinstance(value, str) or not value:
+            raise AuthenticationError("No access token is available")
+        return value
+
+    def invalidate(self, value: str) -> None:
+        """Pass the refusal on to the token's keeper, if it listens."""
+        if self._on_rejected is not None:
+            self._on_rejected(value)
+
+
 class HttpCore:
     """Sends requests for one provider account and turns failures into our errors."""
 
@@ -236,14 +297,14 @@ class HttpCore:
         base_url: str,
         *,
         map_error: ErrorMapper,
-        tokens: TokenCache | None = None,
+        tokens: TokenSource | None = None,
         headers: Mapping[str, str] | None = None,
         timeout: float = DEFAULT_TIMEOUT,
         clock: Callable[[], float] | None = None,
         is_success: Callable[[Any], bool] | None = None,
     ) -> None:
         """Set up requests against `base_url` (checked: `check_url`), with bearer tokens
-        from `tokens` if given.
+        from `tokens` (a `TokenCache`, a `TokenGetter`) if given.
 
         `clock` (Unix time) defaults to `time.time`, looked up at each call.
         `is_success` is the provider's test of a success's JSON body, if it has one
@@ -272,16 +333,18 @@ class HttpCore:
         params: Mapping[str, str] | None = None,
         headers: Mapping[str, str] | None = None,
         authenticate: bool = True,
-        expect_status: int = 200,
+        expect_status: int | Collection[int] = 200,
     ) -> Any:
         """Send one request to `path` under the base URL; return the JSON body (None
         when empty) or raise one of our errors.
 
-        A success is `expect_status` with a JSON body or none, which `is_success`
-        accepts; any other answer below 400 is an `UnexpectedResponseError`. With a
-        token cache (and `authenticate`), a 401 drops the token and the request is
-        sent once more with a new one. Redirects are not followed.
+        A success is `expect_status` (or one of them) with a JSON body or none, which
+        `is_success` accepts; any other answer below 400 is an `UnexpectedResponseError`.
+        With a token source (and `authenticate`), a 401 drops the token and the request
+        is sent once more with a new one; if the source has none but the same, the 401
+        stands. Redirects are not followed.
         """
+        expected = {expect_status} if isinstance(expect_status, int) else set(expect_status)
         now = self._now()
         if (wait := self._exhausted_until - now) > 0:
             raise RateLimitedError("The provider's request budget is used up", retry_after=wait)
@@ -304,14 +367,16 @@ class HttpCore:
                     "%s %s was refused with 401; fetching a new token", method, _redact(url)
                 )
                 self._tokens.invalidate(token)
-                token = await self._tokens.get()
-                continue
+                if (renewed := await self._tokens.get()) != token:
+                    token = renewed
+                    continue
             break
         self._note_budget(response_headers)
         if status >= 400:
             raise self._error(status, _error_body(raw, content_type), response_headers)
-        if status != expect_status:
-            raise UnexpectedResponseError(f"Unexpected answer: HTTP {status}, not {expect_status}")
+        if status not in expected:
+            wanted = "/".join(map(str, sorted(expected)))
+            raise UnexpectedResponseError(f"Unexpected answer: HTTP {status}, not {wanted}")
         if not raw:
             body = None
         elif "json" in content_type:

@@ -12,11 +12,11 @@ from homeassistant.core import HomeAssistant
 from custom_components.presence_bridge.api import ProviderClient
 from custom_components.presence_bridge.const import CONF_PROVIDER
 
-from . import vonage, zoom, zulip
+from . import msgraph, vonage, zoom, zulip
 from .base import AccountForm, FormError, ProviderRecord
 
 PROVIDERS: dict[str, ProviderRecord] = {
-    record.name: record for record in (zoom.RECORD, vonage.RECORD, zulip.RECORD)
+    record.name: record for record in (zoom.RECORD, msgraph.RECORD, zulip.RECORD, vonage.RECORD)
 }
 
 
