@@ -822,8 +822,9 @@ async def shown(
     keep(config, menu, flows)
     idle = []
     for provider in PROVIDERS:
+        sign_in = {"tenant": "organizations", "login_url": "https://l", "api_url": "https://a"}
         entry = MockConfigEntry(
-            domain=DOMAIN, title=f"{provider} account", data={CONF_PROVIDER: provider}
+            domain=DOMAIN, title=f"{provider} account", data={CONF_PROVIDER: provider, **sign_in}
         )
         entry.add_to_hass(hass)
         idle.append(entry)

@@ -77,7 +77,7 @@ async def async_setup_entry(hass: HomeAssistant, entry: PresenceBridgeConfigEntr
     oldest release supported, fails a setup that returns anything but a bool, and 2026.11 still
     takes a bool from a custom integration without a report. The same goes for unloading.
     """
-    client = await async_create_client(hass, entry.data)
+    client = await async_create_client(hass, entry.data, entry)
     coordinator = PresenceCoordinator(hass, entry, client)
     wishes = WishStore(hass, entry.entry_id)
     await wishes.async_load()

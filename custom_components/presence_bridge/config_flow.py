@@ -2,18 +2,22 @@
 
 from collections.abc import Mapping
 from functools import partial
+import logging
 from typing import Any, override
 
 from homeassistant.config_entries import (
+    SOURCE_REAUTH,
     ConfigEntry,
     ConfigEntryState,
-    ConfigFlow,
     ConfigFlowResult,
     ConfigSubentryFlow,
     OptionsFlow,
     SubentryFlowResult,
 )
 from homeassistant.core import callback
+from homeassistant.data_entry_flow import section
+from homeassistant.helpers.aiohttp_client import async_get_clientsession
+from homeassistant.helpers.config_entry_oauth2_flow import AbstractOAuth2FlowHandler
 from homeassistant.helpers.selector import (
     BooleanSelector,
     NumberSelector,
@@ -38,19 +42,27 @@ from .api import (
     ProviderUnavailableError,
     RemoteUser,
 )
+from .api.msgraph import DEFAULT_API_URL, DEFAULT_LOGIN_URL, DELEGATED_SCOPES, GraphClient
+from .application_credentials import sign_in_context
 from .const import (
+    CONF_ADVANCED,
+    CONF_API_URL,
     CONF_KEEP_SESSION,
+    CONF_LOGIN_URL,
     CONF_PROVIDER,
+    CONF_TENANT,
     CONF_UPDATE_INTERVAL,
     CONF_USER_ID,
+    DEFAULT_TENANT,
     DEFAULT_UPDATE_INTERVAL,
     DOMAIN,
     LOGGER,
+    PROVIDER_MSGRAPH_OAUTH,
     SUBENTRY_USER,
 )
 from .coordinator import PresenceBridgeConfigEntry
 from .providers import PROVIDERS, AccountForm, FormError, async_create_client
-from .providers.base import PASSWORD
+from .providers.base import PASSWORD, URL, server_urls
 
 
 async def _async_validate(
@@ -89,9 +101,45 @@ async def _async_validate(
     return None, {"base": error}
 
 
-class PresenceBridgeConfigFlow(ConfigFlow, domain=DOMAIN):
-    """Add a provider account."""
+FORM_PROVIDERS = {name: record.form for name, record in PROVIDERS.items() if record.form}
+"""The providers whose account is set up with a form, and their forms."""
 
+SIGN_IN_SCHEMA = vol.Schema(
+    {
+        vol.Required(CONF_TENANT, default=DEFAULT_TENANT): str,
+        vol.Required(CONF_ADVANCED): section(
+            vol.Schema(
+                {
+                    vol.Required(CONF_LOGIN_URL, default=DEFAULT_LOGIN_URL): URL,
+                    vol.Required(CONF_API_URL, default=DEFAULT_API_URL): URL,
+                }
+            ),
+            {"collapsed": True},
+        ),
+    }
+)
+
+
+def _sign_in_data(user_input: Mapping[str, Any]) -> dict[str, str]:
+    """The tenant and the cloud's addresses to sign in to; raises FormError."""
+    tenant = str(user_input.get(CONF_TENANT) or "").strip()
+    if not tenant:
+        raise FormError("missing_field")
+    advanced = user_input.get(CONF_ADVANCED, {})
+    urls = server_urls(
+        dict(advanced), {CONF_LOGIN_URL: DEFAULT_LOGIN_URL, CONF_API_URL: DEFAULT_API_URL}
+    )
+    return {
+        CONF_TENANT: tenant,
+        CONF_LOGIN_URL: urls[CONF_LOGIN_URL],
+        CONF_API_URL: urls[CONF_API_URL],
+    }
+
+
+class PresenceBridgeConfigFlow(AbstractOAuth2FlowHandler, domain=DOMAIN):
+    """Add a provider account: with a form, or (Teams, signed in) by signing in."""
+
+    DOMAIN = DOMAIN
     VERSION = 1
     MINOR_VERSION = 2
     """2: Zulip server URLs (and unique ids built from them) are normalised."""
@@ -115,17 +163,89 @@ class PresenceBridgeConfigFlow(ConfigFlow, domain=DOMAIN):
         return self.async_show_menu(step_id="user", menu_options=list(PROVIDERS))
 
     def __getattr__(self, name: str) -> Any:
-        """`async_step_<provider>`: each provider's account step, from its record."""
-        for provider in PROVIDERS:
+        """`async_step_<provider>`: each provider's account form step, from its record."""
+        for provider in FORM_PROVIDERS:
             if name == f"async_step_{provider}":
                 return partial(self._async_step_account, provider)
         raise AttributeError(name)
+
+    @property
+    @override
+    def logger(self) -> logging.Logger:
+        return LOGGER
+
+    @property
+    @override
+    def extra_authorize_data(self) -> dict[str, Any]:
+        """The delegated permissions Teams needs, and a refresh token."""
+        return {"scope": " ".join(DELEGATED_SCOPES)}
+
+    async def async_step_msgraph_oauth(
+        self, user_input: dict[str, Any] | None = None
+    ) -> ConfigFlowResult:
+        """Teams, signed in: which tenant (and cloud) to sign in to, then sign in."""
+        errors: dict[str, str] = {}
+        if user_input is not None:
+            try:
+                self._sign_in = _sign_in_data(user_input)
+            except FormError as err:
+                errors = {"base": err.error}
+            else:
+                return await self.async_step_pick_implementation()
+        return self.async_show_form(
+            step_id="msgraph_oauth",
+            data_schema=self.add_suggested_values_to_schema(SIGN_IN_SCHEMA, user_input),
+            errors=errors,
+        )
+
+    @override
+    async def async_step_pick_implementation(
+        self, user_input: dict[str, Any] | None = None
+    ) -> ConfigFlowResult:
+        """Sign in to the chosen tenant (the step is re-entered, so the context is set here)."""
+        with sign_in_context(self._sign_in[CONF_LOGIN_URL], self._sign_in[CONF_TENANT]):
+            return await super().async_step_pick_implementation(user_input)
+
+    @override
+    async def async_oauth_create_entry(self, data: dict[str, Any]) -> ConfigFlowResult:
+        """Signed in: the person is the signed-in user, the entry's only one."""
+        token = str(data["token"]["access_token"])
+
+        async def get_token() -> str:
+            return token
+
+        client = GraphClient(
+            async_get_clientsession(self.hass),
+            get_token=get_token,
+            session_id=self.flow_impl.client_id,  # type: ignore[attr-defined]
+            api_url=self._sign_in[CONF_API_URL],
+        )
+        try:
+            user = await client.get_user(OWN_USER)
+        except AuthenticationError:
+            return self.async_abort(reason="invalid_auth")
+        except PermissionMissingError:
+            return self.async_abort(reason="missing_scopes")
+        except PresenceBridgeError as err:
+            LOGGER.debug("Reading the signed-in user failed: %s", err)
+            return self.async_abort(reason="cannot_connect")
+        await self.async_set_unique_id(user.user_id)
+        entry_data = {CONF_PROVIDER: PROVIDER_MSGRAPH_OAUTH, **self._sign_in, **data}
+        if self.source == SOURCE_REAUTH:
+            self._abort_if_unique_id_mismatch(reason="wrong_account")
+            return self._async_update_entry(self._get_reauth_entry(), entry_data)
+        self._abort_if_unique_id_configured()
+        return self.async_create_entry(
+            title=f"Microsoft Teams {user.display_name}",
+            data=entry_data,
+            subentries=[_person_subentry(user)],
+        )
 
     async def _async_step_account(
         self, provider: str, user_input: dict[str, Any] | None
     ) -> ConfigFlowResult:
         """Check the account (and first person) with the provider, then create the entry."""
-        form = PROVIDERS[provider].form
+        form = FORM_PROVIDERS[provider]
         errors: dict[str, str] = {}
         if user_input is not None:
             data, user, errors = await self._async_check_account(form, provider, user_input, None)
@@ -176,8 +296,24 @@ class PresenceBridgeConfigFlow(ConfigFlow, domain=DOMAIN):
         return data, user, errors
 
     async def async_step_reauth(self, entry_data: Mapping[str, Any]) -> ConfigFlowResult:
-        """The provider refused the credentials."""
-        return await self.async_step_reauth_confirm()
+        """The provider refused the credentials: ask again, or sign in again."""
+        if entry_data[CONF_PROVIDER] in FORM_PROVIDERS:
+            return await self.async_step_reauth_confirm()
+        self._sign_in = {
+            key: entry_data[key] for key in (CONF_TENANT, CONF_LOGIN_URL, CONF_API_URL)
+        }
+        return await self.async_step_reauth_sign_in()
+
+    async def async_step_reauth_sign_in(
+        self, user_input: dict[str, Any] | None = None
+    ) -> ConfigFlowResult:
+        """Say why, then sign in again; the same user must sign in."""
+        if user_input is None:
+            return self.async_show_form(
+                step_id="reauth_sign_in",
+                description_placeholders={"account": self._get_reauth_entry().title},
+            )
+        return await self.async_step_pick_implementation()
 
     async def async_step_reauth_confirm(
         self, user_input: dict[str, Any] | None = None
@@ -188,7 +324,7 @@ class PresenceBridgeConfigFlow(ConfigFlow, domain=DOMAIN):
         machine: the new secret is not sent there (reconfigure the addresses instead).
         """
         entry = self._get_reauth_entry()
-        form = PROVIDERS[entry.data[CONF_PROVIDER]].form
+        form = FORM_PROVIDERS[entry.data[CONF_PROVIDER]]
         secret = form.secret
         errors: dict[str, str] = {}
         if user_input is not None:
@@ -212,10 +348,12 @@ class PresenceBridgeConfigFlow(ConfigFlow, domain=DOMAIN):
     async def async_step_reconfigure(
         self, user_input: dict[str, Any] | None = None
     ) -> ConfigFlowResult:
-        """Change the account's credentials or server URLs."""
+        """Change the account's credentials or server URLs (a signed-in account has none)."""
         entry = self._get_reconfigure_entry()
         provider = entry.data[CONF_PROVIDER]
-        form = PROVIDERS[provider].form
+        if provider not in FORM_PROVIDERS:
+            return self.async_abort(reason="reconfigure_signed_in")
+        form = FORM_PROVIDERS[provider]
         errors: dict[str, str] = {}
         if user_input is not None:
             data, _, errors = await self._async_check_account(form, provider, user_input, entry)

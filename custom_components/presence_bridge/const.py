@@ -30,6 +30,9 @@ PROVIDER_ZOOM: Final = "zoom"
 PROVIDER_VONAGE: Final = "vonage"
 PROVIDER_ZULIP: Final = "zulip"
 PROVIDER_MSGRAPH: Final = "msgraph"
+PROVIDER_MSGRAPH_OAUTH: Final = "msgraph_oauth"
+CONF_TENANT: Final = "tenant"
+DEFAULT_TENANT: Final = "organizations"
 
 SUBENTRY_USER: Final = "user"
 

@@ -128,7 +128,10 @@ def server_urls(data: dict[str, Any], defaults: Mapping[str, str]) -> dict[str, 
     return data | {key: server_url(url) for key, url in urls.items()}
 
 
-type ClientFactory = Callable[[HomeAssistant, Mapping[str, Any]], Awaitable[ProviderClient]]
+type ClientFactory = Callable[
+    [HomeAssistant, Mapping[str, Any], ConfigEntry | None], Awaitable[ProviderClient]
+]
+"""A client for an entry's data; the entry itself once it exists (an OAuth session needs it)."""
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -137,7 +140,7 @@ class ProviderRecord:
 
     name: str
     """The menu option and `entry.data["provider"]`."""
-    form: AccountForm
-    """How its account is set up, identified and named."""
+    form: AccountForm | None
+    """How its account is set up, identified and named; None for a sign-in (OAuth) flow."""
     create_client: ClientFactory
     """Its client for an entry's data, on Home Assistant's shared session."""

@@ -3,6 +3,7 @@
 from collections.abc import Mapping
 from typing import Any
 
+from homeassistant.config_entries import ConfigEntry
 from homeassistant.core import HomeAssistant
 from homeassistant.helpers.aiohttp_client import async_get_clientsession
 import voluptuous as vol
@@ -29,7 +30,9 @@ def _graph_data(data: dict[str, Any]) -> dict[str, Any]:
     return server_urls(data, {CONF_API_URL: DEFAULT_API_URL, CONF_LOGIN_URL: DEFAULT_LOGIN_URL})
 
 
-async def _async_create_client(hass: HomeAssistant, data: Mapping[str, Any]) -> GraphClient:
+async def _async_create_client(
+    hass: HomeAssistant, data: Mapping[str, Any], entry: ConfigEntry | None
+) -> GraphClient:
     return GraphClient(
         async_get_clientsession(hass),
         tenant_id=data[CONF_TENANT_ID],

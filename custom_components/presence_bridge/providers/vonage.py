@@ -3,6 +3,7 @@
 from collections.abc import Mapping
 from typing import Any
 
+from homeassistant.config_entries import ConfigEntry
 from homeassistant.core import HomeAssistant
 from homeassistant.helpers.aiohttp_client import async_get_clientsession
 from homeassistant.helpers.selector import SelectSelector, SelectSelectorConfig, SelectSelectorMode
@@ -29,7 +30,9 @@ def _vonage_data(data: dict[str, Any]) -> dict[str, Any]:
     return server_urls(data, defaults)
 
 
-async def _async_create_client(hass: HomeAssistant, data: Mapping[str, Any]) -> VonageClient:
+async def _async_create_client(
+    hass: HomeAssistant, data: Mapping[str, Any], entry: ConfigEntry | None
+) -> VonageClient:
     """Server addresses missing or empty are the region's."""
     return VonageClient(
         async_get_clientsession(hass),

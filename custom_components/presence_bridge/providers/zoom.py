@@ -3,6 +3,7 @@
 from collections.abc import Mapping
 from typing import Any
 
+from homeassistant.config_entries import ConfigEntry
 from homeassistant.core import HomeAssistant
 from homeassistant.helpers.aiohttp_client import async_get_clientsession
 import voluptuous as vol
@@ -26,7 +27,9 @@ def _zoom_data(data: dict[str, Any]) -> dict[str, Any]:
     return server_urls(data, {CONF_API_URL: DEFAULT_API_URL, CONF_OAUTH_URL: DEFAULT_OAUTH_URL})
 
 
-async def _async_create_client(hass: HomeAssistant, data: Mapping[str, Any]) -> ZoomClient:
+async def _async_create_client(
+    hass: HomeAssistant, data: Mapping[str, Any], entry: ConfigEntry | None
+) -> ZoomClient:
     """Server addresses missing or empty are Zoom's own."""
     return ZoomClient(
         async_get_clientsession(hass),

@@ -3,6 +3,7 @@
 from collections.abc import Mapping
 from typing import Any
 
+from homeassistant.config_entries import ConfigEntry
 from homeassistant.core import HomeAssistant
 from homeassistant.helpers.aiohttp_client import async_get_clientsession
 from homeassistant.helpers.selector import TextSelector, TextSelectorConfig
@@ -37,7 +38,9 @@ def _zulip_data(data: dict[str, Any]) -> dict[str, Any]:
     return {**data, CONF_URL: normalize_url(server_url(data[CONF_URL]))}
 
 
-async def _async_create_client(hass: HomeAssistant, data: Mapping[str, Any]) -> ZulipClient:
+async def _async_create_client(
+    hass: HomeAssistant, data: Mapping[str, Any], entry: ConfigEntry | None
+) -> ZulipClient:
     return ZulipClient(
         async_get_clientsession(hass),
         url=data[CONF_URL],
