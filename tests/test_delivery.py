@@ -18,7 +18,7 @@ from pytest_homeassistant_custom_component.common import MockConfigEntry, MockUs
 import voluptuous as vol
 
 from custom_components.presence_bridge.const import DOMAIN, SUBENTRY_USER
-from custom_components.presence_bridge.delivery import STORAGE_VERSION
+from custom_components.presence_bridge.delivery import STORAGE_VERSION, SendThrottle
 
 from .conftest import ALICE_ID, ALICE_SUBENTRY, BOB_ID
 from .fake_zoom import FakeZoom
@@ -384,3 +384,35 @@ async def test_the_coordinator_is_named_without_the_title(
     """Its name is logged; a Zulip title holds an email address."""
     coordinator = init_integration.runtime_data.coordinator
     assert coordinator.name == f"{DOMAIN} {init_integration.entry_id}"
+
+
+@pytest.mark.usefixtures("init_integration")
+async def test_an_accepted_change_writes_one_state(hass: HomeAssistant) -> None:
+    """Sent and accepted at once: one state change (one recorder row), not pending then done."""
+    changes = []
+    hass.bus.async_listen(
+        "state_changed", lambda event: changes.append(event.data["new_state"].state)
+    )
+    await select_option(hass, "away")
+    await hass.async_block_till_done()
+    assert changes == ["away"]
+    assert hass.states.get(ALICE).attributes["pending"] is False
+
+
+async def test_the_throttle_serves_waiters_in_order_one_per_slot() -> None:
+    """With one slot, 50 updates run one after another, in the order they came."""
+    throttle = SendThrottle(1)
+    order: list[int] = []
+    in_flight = 0
+
+    async def update(n: int) -> None:
+        nonlocal in_flight
+        async with throttle:
+            in_flight += 1
+            assert in_flight == 1
+            await asyncio.sleep(0)
+            order.append(n)
+            in_flight -= 1
+
+    await asyncio.gather(*(update(n) for n in range(50)))
+    assert order == list(range(50))

@@ -6,6 +6,7 @@ nothing a user asked for.
 """
 
 import asyncio
+from collections import deque
 from collections.abc import Awaitable, Callable
 from dataclasses import asdict, dataclass
 from datetime import datetime, timedelta
@@ -82,7 +83,8 @@ class SendThrottle:
         self._max = limit
         self.limit = limit
         self._in_flight = 0
-        self._slot_freed = asyncio.Condition()
+        self._waiters: deque[asyncio.Future[None]] = deque()
+        """Updates waiting for a slot, in order; each is handed one as it frees up."""
         self._rate_limits = 0
         self.paused_until: datetime | None = None
 
@@ -92,16 +94,32 @@ class SendThrottle:
         return max(now, self.paused_until) if self.paused_until else now
 
     async def __aenter__(self) -> None:
-        """Wait for a free slot."""
-        async with self._slot_freed:
-            await self._slot_freed.wait_for(lambda: self._in_flight < self.limit)
+        """Take a free slot, or wait in line for one (only the first in line is woken)."""
+        if self._in_flight < self.limit and not self._waiters:
             self._in_flight += 1
+            return
+        waiter = asyncio.get_running_loop().create_future()
+        self._waiters.append(waiter)
+        try:
+            await waiter
+        except asyncio.CancelledError:
+            if waiter.done() and not waiter.cancelled():
+                self._in_flight -= 1  # handed a slot, but gone: pass it on
+                self._wake()
+            else:
+                self._waiters.remove(waiter)
+            raise
 
     async def __aexit__(self, *exc_info: object) -> None:
-        """Free the slot."""
-        async with self._slot_freed:
-            self._in_flight -= 1
-            self._slot_freed.notify_all()
+        """Free the slot, and hand it to the next in line."""
+        self._in_flight -= 1
+        self._wake()
+
+    def _wake(self) -> None:
+        """Hand each free slot to the next waiter in line: one wake-up per slot."""
+        while self._waiters and self._in_flight < self.limit:
+            self._in_flight += 1
+            self._waiters.popleft().set_result(None)
 
     def rate_limited(self, retry_after: float | None) -> datetime:
         """Slow the account down after a 429; returns when it may send again.
@@ -122,6 +140,7 @@ class SendThrottle:
         """Speed up again, one slot per success."""
         self._rate_limits = 0
         self.limit = min(self._max, self.limit + 1)
+        self._wake()
 
 
 class DeliveryQueue[T]:
@@ -291,7 +310,6 @@ class DeliveryQueue[T]:
             return self._retry(failure, self._after(None, backoff(self._failures)))
         finally:
             self._idle.set()
-            self._notify()
         self._throttle.succeeded()
         self._last_sent_at = dt_util.utcnow()
         self._delivered = desired
@@ -317,6 +335,7 @@ class DeliveryQueue[T]:
         self.last_error = err
         if self.desired is desired:
             self.desired = None
+            self._notify()
         elif self.desired is not None:
             self._send_later(self._opens())
         if immediate:
