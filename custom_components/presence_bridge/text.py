@@ -104,7 +104,7 @@ class StatusText(DeliveringEntity[StatusMessage, StatusClient], TextEntity):
                 translation_key="status_too_long",
                 translation_placeholders={
                     "entity": self.entity_id,
-                    "length": str(len(text)),
+                    "length": str(err.length if err.length is not None else len(text)),
                     "max": str(self.client.status_max_length),
                 },
             ) from err

@@ -157,6 +157,7 @@ class StatusClient(ProviderClient):
             raise InvalidStatusTextError(
                 f"Status text is {len(text)} characters; the limit is {self.status_max_length}",
                 reason=InvalidStatusTextError.TOO_LONG,
+                length=len(text),
             )
         if any(is_control_character(character) for character in text):
             raise InvalidStatusTextError(

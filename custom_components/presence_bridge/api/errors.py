@@ -70,15 +70,18 @@ class InvalidStatusTextError(InvalidRequestError):
 
     `reason` is TOO_LONG (more code points than the provider takes) or
     CONTROL_CHARACTERS (control, line-break or text-direction override characters).
+    `length` is the length of the text checked, which may be more than was typed (an emoji
+    put in front of it).
     """
 
     TOO_LONG = "too_long"
     CONTROL_CHARACTERS = "control_characters"
 
-    def __init__(self, message: str, *, reason: str) -> None:
-        """Keep why the text was refused."""
+    def __init__(self, message: str, *, reason: str, length: int | None = None) -> None:
+        """Keep why the text was refused, and how long it was."""
         super().__init__(message)
         self.reason = reason
+        self.length = length
 
 
 class InvalidUrlError(InvalidRequestError, ValueError):
