@@ -18,7 +18,11 @@ from pytest_homeassistant_custom_component.common import MockConfigEntry, MockUs
 import voluptuous as vol
 
 from custom_components.presence_bridge.const import DOMAIN, SUBENTRY_USER
-from custom_components.presence_bridge.delivery import STORAGE_VERSION, SendThrottle
+from custom_components.presence_bridge.delivery import (
+    STORAGE_VERSION,
+    DeliveryOutcome,
+    SendThrottle,
+)
 
 from .conftest import ALICE_ID, ALICE_SUBENTRY, BOB_ID
 from .fake_zoom import FakeZoom
@@ -416,3 +420,49 @@ async def test_the_throttle_serves_waiters_in_order_one_per_slot() -> None:
 
     await asyncio.gather(*(update(n) for n in range(50)))
     assert order == list(range(50))
+
+
+async def test_a_cancelled_waiter_leaves_the_line_and_passes_its_slot_on() -> None:
+    """An update cancelled while waiting (entry unloading) neither keeps nor loses a slot."""
+    throttle = SendThrottle(1)
+    await throttle.__aenter__()
+    waiting = asyncio.ensure_future(throttle.__aenter__())
+    handed = asyncio.ensure_future(throttle.__aenter__())
+    await asyncio.sleep(0)
+    waiting.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await waiting
+    await throttle.__aexit__(None, None, None)
+    await handed  # the slot went past the cancelled waiter to the next in line
+    # A waiter handed the slot and cancelled before it ran passes the slot on.
+    late = asyncio.ensure_future(throttle.__aenter__())
+    after = asyncio.ensure_future(throttle.__aenter__())
+    await asyncio.sleep(0)
+    await throttle.__aexit__(None, None, None)
+    late.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await late
+    await after
+
+
+def test_a_queued_outcome_without_time_says_why() -> None:
+    """Waiting for new credentials: queued, no time, and the error."""
+    assert DeliveryOutcome(queued=True, error="refused").as_dict() == {
+        "result": "queued",
+        "send_at": None,
+        "error": "refused",
+    }
+
+
+async def test_removing_the_entry_removes_its_store(
+    hass: HomeAssistant,
+    init_integration: MockConfigEntry,
+    hass_storage: dict[str, Any],
+) -> None:
+    """Deleting the account deletes what was kept for it."""
+    await select_option(hass, "away")
+    await select_option(hass, "on_a_call")
+    assert await hass.config_entries.async_unload(init_integration.entry_id)
+    assert f"{DOMAIN}.{init_integration.entry_id}" in hass_storage
+    await hass.config_entries.async_remove(init_integration.entry_id)
+    assert f"{DOMAIN}.{init_integration.entry_id}" not in hass_storage

@@ -872,3 +872,38 @@ async def test_a_403_on_a_poll_is_a_repair(
     await advance(hass, freezer, 61)
     assert not [i for i in issue_registry.issues.values() if i.domain == DOMAIN]
     assert hass.states.get(PRESENCE).attributes["stale_since"] is None
+
+
+@pytest.mark.usefixtures("graph_entry")
+async def test_a_failed_renewal_is_retried_and_never_fails_the_presence(
+    hass: HomeAssistant, fake_graph: FakeGraph, freezer: FrozenDateTimeFactory
+) -> None:
+    """Graph down at the renewal: it is retried after the backoff; the presence stays set."""
+    await choose(hass, "away")
+    fake_graph.fail_at[f"/v1.0/users/{uid(fake_graph)}/presence/setPresence"] = [
+        web.Response(status=503)
+    ]
+    await advance(hass, freezer, RENEWAL)
+    assert len(actions(fake_graph, "setPresence")) == 2  # the renewal, refused (503)
+    await advance(hass, freezer, 4)
+    assert len(actions(fake_graph, "setPresence")) == 2
+    await advance(hass, freezer, 2)  # the backoff (5 s) has passed: retried
+    assert len(actions(fake_graph, "setPresence")) == 3
+    assert fake_graph.presence_of(uid(fake_graph)) == ("Away", "Away")
+    assert hass.states.get(PRESENCE).attributes["last_delivery_error"] is None
+
+
+@pytest.mark.usefixtures("graph_entry")
+async def test_a_failed_session_end_is_only_logged(
+    hass: HomeAssistant,
+    fake_graph: FakeGraph,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """clearPresence failing does not fail `automatic`, which was accepted."""
+    await choose(hass, "busy")
+    fake_graph.fail_at[f"/v1.0/users/{uid(fake_graph)}/presence/clearPresence"] = [
+        web.Response(status=500)
+    ]
+    await choose(hass, "automatic")
+    assert "Could not end the presence session" in caplog.text
+    assert hass.states.get(PRESENCE).attributes["last_delivery_error"] is None

@@ -4,6 +4,7 @@ from collections.abc import AsyncGenerator
 from datetime import timedelta
 from typing import Any
 
+from aiohttp import web
 from freezegun.api import FrozenDateTimeFactory
 from homeassistant.components.application_credentials import (
     ClientCredential,
@@ -21,7 +22,7 @@ from pytest_homeassistant_custom_component.typing import ClientSessionGenerator
 
 from custom_components.presence_bridge.const import DOMAIN, SUBENTRY_USER
 
-from .fake_msgraph import FakeGraph
+from .fake_msgraph import FakeGraph, odata_error
 
 REDIRECT = "https://example.com/auth/external/callback"
 PRESENCE = "select.grace_hopper_presence"
@@ -170,4 +171,65 @@ async def test_a_refused_refresh_asks_to_sign_in_again(
     result = await sign_in(hass, fake_graph, hass_client_no_auth, result)
     assert result["reason"] == "reauth_successful"
     await hass.async_block_till_done()
+    assert entry.state is ConfigEntryState.LOADED
+
+
+async def start_sign_in(hass: HomeAssistant, fake: FakeGraph) -> dict[str, Any]:
+    """The menu and the tenant step, up to Microsoft's sign-in page."""
+    result = await hass.config_entries.flow.async_init(DOMAIN, context={"source": SOURCE_USER})
+    result = await hass.config_entries.flow.async_configure(
+        result["flow_id"], {"next_step_id": "msgraph_oauth"}
+    )
+    blank = await hass.config_entries.flow.async_configure(
+        result["flow_id"], {"tenant": " ", "advanced": {}}
+    )
+    assert blank["errors"] == {"base": "missing_field"}
+    return await hass.config_entries.flow.async_configure(
+        result["flow_id"],
+        {"tenant": fake.tenant_id, "advanced": {"login_url": fake.url, "api_url": fake.api_url}},
+    )
+
+
+@pytest.mark.usefixtures("current_request_with_host", "credentials")
+@pytest.mark.parametrize(
+    ("status", "reason"),
+    [(401, "invalid_auth"), (403, "missing_scopes"), (503, "cannot_connect")],
+)
+async def test_reading_the_signed_in_user_fails(
+    hass: HomeAssistant,
+    fake_graph: FakeGraph,
+    hass_client_no_auth: ClientSessionGenerator,
+    status: int,
+    reason: str,
+) -> None:
+    """Signed in, but `/me` refused or down: the flow ends with the reason, no entry."""
+    result = await start_sign_in(hass, fake_graph)
+    fake_graph.fail_at["/v1.0/me"] = [odata_error(status, "Error", "refused") for _ in range(3)]
+    result = await sign_in(hass, fake_graph, hass_client_no_auth, result)
+    assert result["reason"] == reason
+    assert not hass.config_entries.async_entries(DOMAIN)
+
+
+@pytest.mark.usefixtures("current_request_with_host", "credentials")
+async def test_a_refresh_failing_for_now_is_retried(
+    hass: HomeAssistant,
+    fake_graph: FakeGraph,
+    hass_client_no_auth: ClientSessionGenerator,
+    freezer: FrozenDateTimeFactory,
+) -> None:
+    """The token endpoint down at a refresh: a failed read, no reauth; then it works again."""
+    entry = (
+        await sign_in(hass, fake_graph, hass_client_no_auth, await start_sign_in(hass, fake_graph))
+    )["result"]
+    await hass.async_block_till_done()
+    fake_graph.fail_at[fake_graph.token_path] = [web.Response(status=503)]
+    freezer.tick(timedelta(hours=1, minutes=1))
+    async_fire_time_changed(hass)
+    await hass.async_block_till_done(wait_background_tasks=True)
+    assert not hass.config_entries.flow.async_progress()
+    assert hass.states.get(PRESENCE).attributes["stale_since"] is not None
+    freezer.tick(timedelta(minutes=1, seconds=1))
+    async_fire_time_changed(hass)
+    await hass.async_block_till_done(wait_background_tasks=True)
+    assert hass.states.get(PRESENCE).attributes["stale_since"] is None
     assert entry.state is ConfigEntryState.LOADED
