@@ -90,3 +90,19 @@ async def test_api_has_no_home_assistant_import() -> None:
             elif isinstance(node, ast.ImportFrom):
                 assert node.level <= 1, path
                 assert not (node.module or "").startswith("homeassistant"), path
+
+
+async def test_setup_and_unload_return_what_the_release_expects(
+    hass: HomeAssistant, zoom_entry: MockConfigEntry
+) -> None:
+    """None from 2026.11 on, as core integrations return; True on 2026.10, which needs a bool."""
+    from homeassistant.const import MAJOR_VERSION, MINOR_VERSION
+
+    from custom_components.presence_bridge import ENTRY_SUCCESS, async_unload_entry
+
+    expected = None if (MAJOR_VERSION, MINOR_VERSION) >= (2026, 11) else True
+    assert ENTRY_SUCCESS is expected
+    zoom_entry.add_to_hass(hass)
+    assert await hass.config_entries.async_setup(zoom_entry.entry_id)
+    assert zoom_entry.state is ConfigEntryState.LOADED
+    assert await async_unload_entry(hass, zoom_entry) is expected

@@ -3,9 +3,10 @@
 from collections.abc import Awaitable, Callable
 from dataclasses import asdict
 from functools import partial
+from typing import Final
 
 from homeassistant.config_entries import ConfigSubentry
-from homeassistant.const import Platform
+from homeassistant.const import MAJOR_VERSION, MINOR_VERSION, Platform
 from homeassistant.core import HomeAssistant
 from homeassistant.helpers import config_validation as cv, issue_registry as ir
 from homeassistant.helpers.device_registry import DeviceEntry
@@ -35,6 +36,11 @@ from .delivery import DeliveryQueue, DesiredPresence, PresenceSession, SendThrot
 from .entity import signal_person_added
 from .providers import async_create_client
 from .services import async_setup_services
+
+ENTRY_SUCCESS: Final = None if (MAJOR_VERSION, MINOR_VERSION) >= (2026, 11) else True
+"""What setup and unload return on success: None, as core does, from Home Assistant 2026.11 on;
+True on 2026.10, which refuses anything but a bool. Becomes plain None once `hacs.json`'s minimum
+reaches 2026.11."""
 
 PLATFORMS = [Platform.NUMBER, Platform.SELECT, Platform.TEXT]
 CONFIG_SCHEMA = cv.config_entry_only_config_schema(DOMAIN)
@@ -70,13 +76,8 @@ async def async_migrate_entry(hass: HomeAssistant, entry: PresenceBridgeConfigEn
     return True
 
 
-async def async_setup_entry(hass: HomeAssistant, entry: PresenceBridgeConfigEntry) -> bool:
-    """Connect one provider account and set up a device per person.
-
-    Returns True, not None as core integrations do since Home Assistant 2026.11: 2026.10, the
-    oldest release supported, fails a setup that returns anything but a bool, and 2026.11 still
-    takes a bool from a custom integration without a report. The same goes for unloading.
-    """
+async def async_setup_entry(hass: HomeAssistant, entry: PresenceBridgeConfigEntry) -> bool | None:
+    """Connect one provider account and set up a device per person."""
     client = await async_create_client(hass, entry.data, entry)
     coordinator = PresenceCoordinator(hass, entry, client)
     wishes = WishStore(hass, entry.entry_id)
@@ -96,7 +97,7 @@ async def async_setup_entry(hass: HomeAssistant, entry: PresenceBridgeConfigEntr
         _resume_person(data, subentry_id)
     await hass.config_entries.async_forward_entry_setups(entry, PLATFORMS)
     entry.async_on_unload(entry.add_update_listener(_async_entry_updated))
-    return True
+    return ENTRY_SUCCESS
 
 
 def _add_person(
@@ -244,8 +245,12 @@ async def _async_remove_person(
     ir.async_delete_issue(hass, DOMAIN, f"{entry.entry_id}_user_gone_{subentry_id}")
 
 
-async def async_unload_entry(hass: HomeAssistant, entry: PresenceBridgeConfigEntry) -> bool:
-    """Unload the platforms, stop the queues and keep what they still hold."""
+async def async_unload_entry(hass: HomeAssistant, entry: PresenceBridgeConfigEntry) -> bool | None:
+    """Unload the platforms, stop the queues and keep what they still hold.
+
+    A platform that fails to unload is False, which 2026.11 turns into the same
+    `ConfigEntryError` as core's `async_unload_platforms_or_raise` (missing from 2026.10).
+    """
     if not await hass.config_entries.async_unload_platforms(entry, PLATFORMS):
         return False
     data = entry.runtime_data
@@ -255,7 +260,7 @@ async def async_unload_entry(hass: HomeAssistant, entry: PresenceBridgeConfigEnt
         if person.session is not None:
             person.session.async_close()
     await data.wishes.async_save()
-    return True
+    return ENTRY_SUCCESS
 
 
 async def async_remove_entry(hass: HomeAssistant, entry: PresenceBridgeConfigEntry) -> None:

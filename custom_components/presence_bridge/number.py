@@ -1,7 +1,7 @@
 """The Do not disturb duration of each person, for providers whose DND takes one."""
 
 from dataclasses import replace
-from typing import override
+from typing import cast, override
 
 from homeassistant.components.number import NumberEntityDescription, RestoreNumber
 from homeassistant.components.number.const import NumberMode
@@ -37,8 +37,7 @@ async def async_setup_entry(
     client = data.client
     if not client.capabilities.default_duration:
         return
-    assert isinstance(client, PresenceClient)
-    low, high = client.duration_range
+    low, high = cast("PresenceClient", client).duration_range
     description = replace(DND_DURATION, native_min_value=low, native_max_value=high)
 
     def build(subentry: ConfigSubentry, person: PersonRuntime) -> list[Entity]:

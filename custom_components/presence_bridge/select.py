@@ -1,6 +1,6 @@
 """The Presence select and the Status preset select of each controlled person."""
 
-from typing import Any, override
+from typing import Any, cast, override
 
 from homeassistant.components.select import SelectEntity, SelectEntityDescription
 from homeassistant.config_entries import ConfigSubentry
@@ -36,14 +36,14 @@ async def async_setup_entry(
         can = client.capabilities
         entities: list[Entity] = []
         if can.presence:
-            assert isinstance(client, PresenceClient)
+            presence = cast("PresenceClient", client)
             entities.append(
-                PresenceSelect(*about, PRESENCE, queue=person.presence_queue, client=client)
+                PresenceSelect(*about, PRESENCE, queue=person.presence_queue, client=presence)
             )
         if can.status_presets:
-            assert isinstance(client, StatusClient)
+            status = cast("StatusClient", client)
             entities.append(
-                StatusPresetSelect(*about, STATUS_PRESET, queue=person.status_queue, client=client)
+                StatusPresetSelect(*about, STATUS_PRESET, queue=person.status_queue, client=status)
             )
         return entities
 

@@ -1,6 +1,6 @@
 """The Status text (status message) of each controlled person."""
 
-from typing import Any, override
+from typing import Any, cast, override
 
 from homeassistant.components.text import TextEntity, TextEntityDescription
 from homeassistant.config_entries import ConfigSubentry
@@ -32,7 +32,6 @@ async def async_setup_entry(
     client = data.client
     if not client.capabilities.status_message:
         return
-    assert isinstance(client, StatusClient)
 
     def build(subentry: ConfigSubentry, person: PersonRuntime) -> list[Entity]:
         return [
@@ -42,7 +41,7 @@ async def async_setup_entry(
                 person,
                 STATUS_MESSAGE,
                 queue=person.status_queue,
-                client=client,
+                client=cast("StatusClient", client),
             )
         ]
 
