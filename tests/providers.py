@@ -8,6 +8,7 @@ provider's own answers for a refusal and an account-wide rate limit. The `provid
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from functools import partial
 from typing import Any
 
 from aiohttp import web
@@ -53,6 +54,10 @@ class ProviderCase:
     """Make the stored secret stop working; returns the reauth form input that works."""
     title: str
     unique_id: str
+    secrets: Callable[[], list[str]]
+    """Values that must never appear in diagnostics: credentials, ids, names."""
+    remove_person: Callable[[], object] | None = None
+    """Make the provider forget the person, where the harness's person can be removed."""
 
     def entry(self) -> MockConfigEntry:
         """An entry of this account controlling the one person."""
@@ -115,6 +120,8 @@ def zoom_case() -> ProviderCase:
         revoke=revoke,
         title=f"Zoom {fake.account_id}",
         unique_id=fake.account_id,
+        secrets=lambda: [fake.client_secret, fake.account_id, user.user_id, *fake.tokens],
+        remove_person=partial(fake.users.pop, user.user_id),
     )
 
 
@@ -146,6 +153,8 @@ def vonage_case() -> ProviderCase:
         revoke=revoke,
         title="Vonage EMEA vcc-client-id",
         unique_id=f"emea:{fake.client_id}",
+        secrets=lambda: [fake.client_secret, fake.client_id, guid],
+        remove_person=partial(fake.agents.pop, guid),
     )
 
 
@@ -182,6 +191,7 @@ def zulip_case() -> ProviderCase:
         revoke=revoke,
         title="Zulip ada@example.com",
         unique_id=f"zulip:{user_id}",
+        secrets=lambda: [fake.caller.api_key, "ada@example.com"],
     )
 
 
@@ -221,6 +231,8 @@ def msgraph_case() -> ProviderCase:
         revoke=revoke,
         title=f"Microsoft Teams {fake.tenant_id}",
         unique_id=f"{fake.tenant_id}:{fake.client_id}",
+        secrets=lambda: [fake.client_secret, fake.tenant_id, fake.client_id, user_id, *fake.tokens],
+        remove_person=partial(fake.users.pop, user_id),
     )
 
 

@@ -15,6 +15,7 @@ TO_REDACT = {
     "client_secret",
     "email",
     "refresh_token",
+    "tenant",
     "tenant_id",
     "title",
     "token",
