@@ -1,6 +1,7 @@
 """Fixtures: the fake providers and a configured Presence Bridge entry."""
 
 from collections.abc import AsyncGenerator, Generator
+from datetime import timedelta
 import logging
 from unittest.mock import patch
 
@@ -9,7 +10,7 @@ from freezegun.api import FrozenDateTimeFactory
 from homeassistant.core import HomeAssistant
 from homeassistant.util import dt as dt_util
 import pytest
-from pytest_homeassistant_custom_component.common import MockConfigEntry
+from pytest_homeassistant_custom_component.common import MockConfigEntry, async_fire_time_changed
 
 from custom_components.presence_bridge.const import CONF_USER_ID, DOMAIN, SUBENTRY_USER
 
@@ -48,6 +49,13 @@ def no_deprecated_usage(caplog: pytest.LogCaptureFixture) -> Generator[None]:
         or ("deprecated" in message.lower() and DOMAIN in message)
     ]
     assert not reports
+
+
+async def advance(hass: HomeAssistant, freezer: FrozenDateTimeFactory, seconds: float) -> None:
+    """Move Home Assistant's clock (and the fakes', which follow it) and run what became due."""
+    freezer.tick(timedelta(seconds=seconds))
+    async_fire_time_changed(hass)
+    await hass.async_block_till_done(wait_background_tasks=True)
 
 
 START = 1_700_000_000.0

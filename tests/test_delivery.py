@@ -24,9 +24,9 @@ from custom_components.presence_bridge.delivery import (
     SendThrottle,
 )
 
-from .conftest import ALICE_ID, ALICE_SUBENTRY, BOB_ID
+from .conftest import ALICE_ID, ALICE_SUBENTRY, BOB_ID, advance
 from .fake_zoom import FakeZoom
-from .test_select import ALICE, advance, puts, select_option
+from .test_select import ALICE, puts, select_option
 
 BOB = "select.bob_baker_presence"
 QPS_LIMIT = {"X-RateLimit-Type": "QPS"}

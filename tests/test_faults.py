@@ -3,7 +3,6 @@ the fault clears, nothing is lost, nothing is sent twice, the entity shows pendi
 meanwhile, and it stays available and settable."""
 
 import asyncio
-from datetime import timedelta
 from typing import Any
 
 from aiohttp import web
@@ -12,19 +11,13 @@ from homeassistant.config_entries import SOURCE_REAUTH, ConfigEntryState
 from homeassistant.core import HomeAssistant
 from homeassistant.util import dt as dt_util
 import pytest
-from pytest_homeassistant_custom_component.common import MockConfigEntry, async_fire_time_changed
+from pytest_homeassistant_custom_component.common import MockConfigEntry
 
 from custom_components.presence_bridge.const import DOMAIN
 from custom_components.presence_bridge.delivery import STORAGE_VERSION
 
+from .conftest import advance
 from .providers import PERSON_SUBENTRY, ProviderCase
-
-
-async def advance(hass: HomeAssistant, freezer: FrozenDateTimeFactory, seconds: float) -> None:
-    """Move Home Assistant's clock (and the fakes') and run what became due."""
-    freezer.tick(timedelta(seconds=seconds))
-    async_fire_time_changed(hass)
-    await hass.async_block_till_done(wait_background_tasks=True)
 
 
 def unavailable(times: int) -> list[web.Response]:

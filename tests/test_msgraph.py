@@ -23,9 +23,9 @@ from pytest_homeassistant_custom_component.common import MockConfigEntry
 from custom_components.presence_bridge.api import GraphClient
 from custom_components.presence_bridge.const import DOMAIN, SUBENTRY_USER
 
+from .conftest import advance
 from .fake_msgraph import CLIENT_ID, FakeGraph, Status, odata_error
 from .fake_server import raw_response
-from .test_select import advance
 
 EN = json.loads(
     (

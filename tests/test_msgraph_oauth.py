@@ -1,7 +1,6 @@
 """Microsoft Teams, signed in (`msgraph_oauth`): sign-in, the one person, tokens, reauth."""
 
 from collections.abc import AsyncGenerator
-from datetime import timedelta
 from typing import Any
 
 from aiohttp import web
@@ -17,11 +16,11 @@ from homeassistant.helpers import config_entry_oauth2_flow
 from homeassistant.setup import async_setup_component
 from homeassistant.util import dt as dt_util
 import pytest
-from pytest_homeassistant_custom_component.common import async_fire_time_changed
 from pytest_homeassistant_custom_component.typing import ClientSessionGenerator
 
 from custom_components.presence_bridge.const import DOMAIN, SUBENTRY_USER
 
+from .conftest import advance
 from .fake_msgraph import FakeGraph, odata_error
 
 REDIRECT = "https://example.com/auth/external/callback"
@@ -123,9 +122,7 @@ async def test_sign_in_creates_the_entry_and_its_one_person(
 
     # After the access token's hour, the refresh token gets a new one (rotated, and stored).
     old_refresh = entry.data["token"]["refresh_token"]
-    freezer.tick(timedelta(hours=1, minutes=1))
-    async_fire_time_changed(hass)
-    await hass.async_block_till_done(wait_background_tasks=True)
+    await advance(hass, freezer, 3660)
     assert entry.data["token"]["refresh_token"] != old_refresh
     assert "refresh_token" in [form.get("grant_type") for form in fake_graph.token_requests()]
 
@@ -153,9 +150,7 @@ async def test_a_refused_refresh_asks_to_sign_in_again(
     await hass.async_block_till_done()
 
     fake_graph.revoke_refresh_tokens()
-    freezer.tick(timedelta(hours=1, minutes=1))
-    async_fire_time_changed(hass)
-    await hass.async_block_till_done(wait_background_tasks=True)
+    await advance(hass, freezer, 3660)
     [flow] = hass.config_entries.flow.async_progress()
     assert flow["context"]["source"] == "reauth"
     result = await hass.config_entries.flow.async_configure(flow["flow_id"], {})
@@ -223,13 +218,9 @@ async def test_a_refresh_failing_for_now_is_retried(
     )["result"]
     await hass.async_block_till_done()
     fake_graph.fail_at[fake_graph.token_path] = [web.Response(status=503)]
-    freezer.tick(timedelta(hours=1, minutes=1))
-    async_fire_time_changed(hass)
-    await hass.async_block_till_done(wait_background_tasks=True)
+    await advance(hass, freezer, 3660)
     assert not hass.config_entries.flow.async_progress()
     assert hass.states.get(PRESENCE).attributes["stale_since"] is not None
-    freezer.tick(timedelta(minutes=1, seconds=1))
-    async_fire_time_changed(hass)
-    await hass.async_block_till_done(wait_background_tasks=True)
+    await advance(hass, freezer, 61)
     assert hass.states.get(PRESENCE).attributes["stale_since"] is None
     assert entry.state is ConfigEntryState.LOADED

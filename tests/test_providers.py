@@ -1,7 +1,6 @@
 """What every provider shares, run against each one's fake: setup, unload, reload, the
 actions, diagnostics and the "no longer exists" repair."""
 
-from datetime import timedelta
 import json
 
 from freezegun.api import FrozenDateTimeFactory
@@ -11,11 +10,12 @@ from homeassistant.core import HomeAssistant
 from homeassistant.helpers import issue_registry as ir
 from homeassistant.setup import async_setup_component
 import pytest
-from pytest_homeassistant_custom_component.common import MockConfigEntry, async_fire_time_changed
+from pytest_homeassistant_custom_component.common import MockConfigEntry
 
 from custom_components.presence_bridge.const import DOMAIN
 from custom_components.presence_bridge.diagnostics import async_get_config_entry_diagnostics
 
+from .conftest import advance
 from .providers import ProviderCase
 
 
@@ -79,9 +79,7 @@ async def test_a_person_the_provider_forgot_raises_a_repair(
     if provider.remove_person is None:
         pytest.skip(f"{provider.name}'s person is the account itself")
     provider.remove_person()
-    freezer.tick(timedelta(seconds=61))
-    async_fire_time_changed(hass)
-    await hass.async_block_till_done(wait_background_tasks=True)
+    await advance(hass, freezer, 61)
     assert hass.states.get(provider.entity_id).state == "unavailable"
     [issue] = [i for i in issue_registry.issues.values() if i.domain == DOMAIN]
     assert issue.translation_key == "user_gone"

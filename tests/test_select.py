@@ -1,7 +1,5 @@
 """The Presence select: read-back, exact requests, pacing, retries and errors."""
 
-from datetime import timedelta
-
 from aiohttp import web
 from freezegun.api import FrozenDateTimeFactory
 from homeassistant.components.select.const import DOMAIN as SELECT_DOMAIN
@@ -17,11 +15,11 @@ from homeassistant.core import HomeAssistant
 from homeassistant.exceptions import HomeAssistantError
 from homeassistant.helpers import issue_registry as ir
 import pytest
-from pytest_homeassistant_custom_component.common import MockConfigEntry, async_fire_time_changed
+from pytest_homeassistant_custom_component.common import MockConfigEntry
 
 from custom_components.presence_bridge.const import DOMAIN
 
-from .conftest import ALICE_ID
+from .conftest import ALICE_ID, advance
 from .fake_zoom import FakeZoom
 
 ALICE = "select.alice_archer_presence"
@@ -36,13 +34,6 @@ async def select_option(hass: HomeAssistant, option: str, entity_id: str = ALICE
         {ATTR_ENTITY_ID: entity_id, ATTR_OPTION: option},
         blocking=True,
     )
-
-
-async def advance(hass: HomeAssistant, freezer: FrozenDateTimeFactory, seconds: float) -> None:
-    """Move Home Assistant's clock (and the fake's) and run what became due."""
-    freezer.tick(timedelta(seconds=seconds))
-    async_fire_time_changed(hass)
-    await hass.async_block_till_done(wait_background_tasks=True)
 
 
 def puts(fake: FakeZoom) -> list[object]:

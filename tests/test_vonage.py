@@ -2,7 +2,6 @@
 
 import asyncio
 from collections.abc import AsyncGenerator, Awaitable, Callable
-from datetime import timedelta
 
 from aiohttp import web
 from freezegun.api import FrozenDateTimeFactory
@@ -13,12 +12,13 @@ from homeassistant.data_entry_flow import FlowResultType
 from homeassistant.exceptions import ServiceValidationError
 from homeassistant.util import dt as dt_util
 import pytest
-from pytest_homeassistant_custom_component.common import MockConfigEntry, async_fire_time_changed
+from pytest_homeassistant_custom_component.common import MockConfigEntry
 
 from custom_components.presence_bridge.api.http import HttpCore
 from custom_components.presence_bridge.const import DOMAIN, SUBENTRY_USER
 from custom_components.presence_bridge.providers import PROVIDERS
 
+from .conftest import advance
 from .fake_vonage import ACCEPT, BREAK_ID, LOGGED_OUT_ID, READY_ID, FakeVonage
 from .test_config_flow import UNSAFE_ADDRESSES
 
@@ -56,13 +56,6 @@ async def setup_vonage(hass: HomeAssistant, fake: FakeVonage, names: list[str]) 
     assert await hass.config_entries.async_setup(entry.entry_id)
     await hass.async_block_till_done()
     return entry
-
-
-async def advance(hass: HomeAssistant, freezer: FrozenDateTimeFactory, seconds: float) -> None:
-    """Move the clock and run what became due."""
-    freezer.tick(timedelta(seconds=seconds))
-    async_fire_time_changed(hass)
-    await hass.async_block_till_done(wait_background_tasks=True)
 
 
 @pytest.mark.usefixtures("mock_setup_entry")

@@ -1,7 +1,6 @@
 """Zulip end to end: connecting, own and colleagues' status, presets, emoji, limits."""
 
 from collections.abc import AsyncGenerator
-from datetime import timedelta
 
 from aiohttp import web
 from freezegun.api import FrozenDateTimeFactory
@@ -12,11 +11,12 @@ from homeassistant.data_entry_flow import FlowResultType
 from homeassistant.exceptions import HomeAssistantError, ServiceValidationError
 from homeassistant.util import dt as dt_util
 import pytest
-from pytest_homeassistant_custom_component.common import MockConfigEntry, async_fire_time_changed
+from pytest_homeassistant_custom_component.common import MockConfigEntry
 
 from custom_components.presence_bridge.api.zulip import normalize_url
 from custom_components.presence_bridge.const import DOMAIN, SUBENTRY_USER
 
+from .conftest import advance
 from .fake_zulip import ADMINISTRATOR, MEMBER, SUGGESTED_STATUS_FORMS, FakeZulip
 
 STATUS = "text.ada_lovelace_status"
@@ -395,9 +395,7 @@ async def test_rate_limit_hit_is_waited_out(
         "text", "set_value", {ATTR_ENTITY_ID: STATUS, "value": "Later"}, blocking=True
     )
     assert hass.states.get(STATUS).attributes["pending"] is True
-    freezer.tick(timedelta(seconds=9))
-    async_fire_time_changed(hass)
-    await hass.async_block_till_done(wait_background_tasks=True)
+    await advance(hass, freezer, 9)
     assert fake_zulip.caller.status["status_text"] == "Later"
     assert hass.states.get(STATUS).attributes["pending"] is False
 
@@ -417,9 +415,7 @@ async def test_used_up_budget_waits_for_reset(
     assert fake_zulip.rejected_429 == 0
     fake_zulip.rate_limit = 200
     for _ in range(4):
-        freezer.tick(timedelta(seconds=20))
-        async_fire_time_changed(hass)
-        await hass.async_block_till_done(wait_background_tasks=True)
+        await advance(hass, freezer, 20)
     assert status_posts(fake_zulip) == [("/api/v1/users/me/status", {"status_text": "Soon"})]
 
 
