@@ -66,6 +66,23 @@ async def sign_in(
     return await hass.config_entries.flow.async_configure(flow["flow_id"])
 
 
+async def start_sign_in(hass: HomeAssistant, fake: FakeGraph) -> dict[str, Any]:
+    """The menu and the tenant step, up to Microsoft's sign-in page."""
+    result = await hass.config_entries.flow.async_init(DOMAIN, context={"source": SOURCE_USER})
+    result = await hass.config_entries.flow.async_configure(
+        result["flow_id"], {"next_step_id": "msgraph_oauth"}
+    )
+    assert result["step_id"] == "msgraph_oauth"
+    blank = await hass.config_entries.flow.async_configure(
+        result["flow_id"], {"tenant": " ", "advanced": {}}
+    )
+    assert blank["errors"] == {"base": "missing_field"}
+    return await hass.config_entries.flow.async_configure(
+        result["flow_id"],
+        {"tenant": fake.tenant_id, "advanced": {"login_url": fake.url, "api_url": fake.api_url}},
+    )
+
+
 @pytest.mark.usefixtures("current_request_with_host", "credentials")
 async def test_sign_in_creates_the_entry_and_its_one_person(
     hass: HomeAssistant,
@@ -74,19 +91,9 @@ async def test_sign_in_creates_the_entry_and_its_one_person(
     freezer: FrozenDateTimeFactory,
 ) -> None:
     """The tenant step, the sign-in, then an entry controlling the signed-in user only."""
-    result = await hass.config_entries.flow.async_init(DOMAIN, context={"source": SOURCE_USER})
-    result = await hass.config_entries.flow.async_configure(
-        result["flow_id"], {"next_step_id": "msgraph_oauth"}
+    result = await sign_in(
+        hass, fake_graph, hass_client_no_auth, await start_sign_in(hass, fake_graph)
     )
-    assert result["step_id"] == "msgraph_oauth"
-    result = await hass.config_entries.flow.async_configure(
-        result["flow_id"],
-        {
-            "tenant": fake_graph.tenant_id,
-            "advanced": {"login_url": fake_graph.url, "api_url": fake_graph.api_url},
-        },
-    )
-    result = await sign_in(hass, fake_graph, hass_client_no_auth, result)
     assert result["type"] is FlowResultType.CREATE_ENTRY
     entry = result["result"]
     grace = str(fake_graph.signed_in)
@@ -135,18 +142,9 @@ async def test_a_refused_refresh_asks_to_sign_in_again(
     freezer: FrozenDateTimeFactory,
 ) -> None:
     """`invalid_grant` starts reauth; the same user signs in again; another one is refused."""
-    result = await hass.config_entries.flow.async_init(DOMAIN, context={"source": SOURCE_USER})
-    result = await hass.config_entries.flow.async_configure(
-        result["flow_id"], {"next_step_id": "msgraph_oauth"}
-    )
-    result = await hass.config_entries.flow.async_configure(
-        result["flow_id"],
-        {
-            "tenant": fake_graph.tenant_id,
-            "advanced": {"login_url": fake_graph.url, "api_url": fake_graph.api_url},
-        },
-    )
-    entry = (await sign_in(hass, fake_graph, hass_client_no_auth, result))["result"]
+    entry = (
+        await sign_in(hass, fake_graph, hass_client_no_auth, await start_sign_in(hass, fake_graph))
+    )["result"]
     await hass.async_block_till_done()
 
     fake_graph.revoke_refresh_tokens()
@@ -167,22 +165,6 @@ async def test_a_refused_refresh_asks_to_sign_in_again(
     assert result["reason"] == "reauth_successful"
     await hass.async_block_till_done()
     assert entry.state is ConfigEntryState.LOADED
-
-
-async def start_sign_in(hass: HomeAssistant, fake: FakeGraph) -> dict[str, Any]:
-    """The menu and the tenant step, up to Microsoft's sign-in page."""
-    result = await hass.config_entries.flow.async_init(DOMAIN, context={"source": SOURCE_USER})
-    result = await hass.config_entries.flow.async_configure(
-        result["flow_id"], {"next_step_id": "msgraph_oauth"}
-    )
-    blank = await hass.config_entries.flow.async_configure(
-        result["flow_id"], {"tenant": " ", "advanced": {}}
-    )
-    assert blank["errors"] == {"base": "missing_field"}
-    return await hass.config_entries.flow.async_configure(
-        result["flow_id"],
-        {"tenant": fake.tenant_id, "advanced": {"login_url": fake.url, "api_url": fake.api_url}},
-    )
 
 
 @pytest.mark.usefixtures("current_request_with_host", "credentials")
