@@ -15,6 +15,7 @@ are OData bodies with `innerError.request-id`; a presence budget (1,500 requests
 The clock is Unix time (status messages expire at a date), `time.time` by default.
 """
 
+import base64
 from collections import deque
 from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass, field
@@ -262,8 +263,13 @@ class FakeGraph(FakeServer):
         self, permissions: Iterable[str] | None = None, *, user_id: str | None = None
     ) -> str:
         """An access token with these roles (app-only) or, for `user_id`, these scopes."""
-        token = f"eyJ0eXAiOiJKV1Qi.{secrets.token_urlsafe(48)}"
         default = self.app_roles if user_id is None else DELEGATED_SCOPES
+        granted = sorted(default if permissions is None else permissions)
+        # A JWT as the identity platform issues: app-only tokens carry the granted roles.
+        claims = {"tid": self.tenant_id, "appid": self.client_id}
+        claims |= {"roles": granted} if user_id is None else {"scp": " ".join(granted)}
+        payload = base64.urlsafe_b64encode(json.dumps(claims).encode()).rstrip(b"=").decode()
+        token = f"eyJ0eXAiOiJKV1QiLCJhbGciOiJSUzI1NiJ9.{payload}.{secrets.token_urlsafe(32)}"
         self.tokens[token] = IssuedToken(
             self.client_id,
             frozenset(default if permissions is None else permissions),

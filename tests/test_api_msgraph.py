@@ -42,6 +42,7 @@ from custom_components.presence_bridge.api.msgraph import (
     PREFERRED,
     READ_REUSE,
     emoji_character,
+    granted_roles,
     html_to_text,
     iso_minutes,
     map_graph_error,
@@ -1582,3 +1583,18 @@ async def test_fake_sign_in(session: aiohttp.ClientSession, fake: FakeGraph, clo
     code = location.query["code"]
     assert fake.codes[code].user_id == uid(fake)
     assert fake.codes[code].scopes == frozenset(DELEGATED_SCOPES)
+
+
+@pytest.mark.parametrize(
+    ("token", "roles"),
+    [
+        ("opaque-token", None),
+        ("a.!!!.c", None),
+        ("a.bnVsbA.c", None),  # the payload is JSON null
+        ("a.eyJyb2xlcyI6ICJQcmVzZW5jZSJ9.c", None),  # roles is not a list
+        ("a.eyJyb2xlcyI6IFsiUHJlc2VuY2UuUmVhZC5BbGwiLCAxXX0.c", frozenset({"Presence.Read.All"})),
+    ],
+)
+def test_granted_roles_of_a_token(token: str, roles: frozenset[str] | None) -> None:
+    """Only a JWT with a `roles` list is judged; anything else is left to Graph."""
+    assert granted_roles(token) == roles

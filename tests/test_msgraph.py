@@ -237,11 +237,6 @@ async def test_connect_errors_then_recovery(
 
 
 @pytest.mark.usefixtures("mock_setup_entry")
-@pytest.mark.xfail(
-    strict=True,
-    reason="The flow proves the app by reading presence, which Presence.Read.All allows: an "
-    "app without Presence.ReadWrite.All is accepted and then fails every change with 403.",
-)
 async def test_a_read_only_app_is_missing_scopes(
     hass: HomeAssistant, fake_graph: FakeGraph
 ) -> None:

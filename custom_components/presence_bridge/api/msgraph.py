@@ -16,10 +16,12 @@ presence session (a Teams client, or ours): `keep_session` opens or renews ours 
 field: an emoji goes in front of the text.
 """
 
+import base64
 from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass
 from functools import partial
 from html.parser import HTMLParser
+import json
 import logging
 import re
 from typing import Any, ClassVar, override
@@ -193,6 +195,21 @@ class _HtmlText(HTMLParser):
     def handle_data(self, data: str) -> None:
         if not self._hidden:
             self.parts.append(data)
+
+
+def granted_roles(token: str) -> frozenset[str] | None:
+    """The `roles` claim of a JWT access token (not verified: Graph does that), if it has one."""
+    parts = token.split(".")
+    if len(parts) != 3:
+        return None
+    try:
+        payload = json.loads(base64.urlsafe_b64decode(parts[1] + "=" * (-len(parts[1]) % 4)))
+    except ValueError:
+        return None
+    roles = payload.get("roles") if isinstance(payload, dict) else None
+    if not isinstance(roles, list):
+        return None
+    return frozenset(role for role in roles if isinstance(role, str))
 
 
 def html_to_text(content: str) -> str:
@@ -403,11 +420,25 @@ class GraphClient(PresenceClient, StatusClient):
 
     @override
     async def check_credentials(self) -> None:
-        """App-only: fetch a token. Delegated: read the signed-in account."""
+        """App-only: fetch a token that may set presence. Delegated: read the signed-in account."""
         if self.delegated:
             await self._own_user()
         else:
-            await self._tokens.get()
+            await self._check_roles()
+
+    async def _check_roles(self) -> None:
+        """Refuse an app token whose granted roles leave out `Presence.ReadWrite.All`.
+
+        Reading presence proves the credentials but not that presence may be set: an app
+        granted only `Presence.Read.All` reads fine and then fails every change. An app-only
+        access token is a JWT whose `roles` claim lists what was granted; a token that cannot
+        be read that way is not judged here.
+        """
+        roles = granted_roles(await self._tokens.get())
+        if roles is not None and APP_SCOPE not in roles:
+            raise PermissionMissingError(
+                f"The app lacks the application permission {APP_SCOPE}", scope=APP_SCOPE
+            )
 
     async def _own_user(self) -> RemoteUser:
         """The signed-in account (`GET /me`), read anew."""
@@ -431,6 +462,8 @@ class GraphClient(PresenceClient, StatusClient):
         typed value is the id only if that answer has none. The name is then what was
         typed. A person whose presence cannot be read is not returned.
         """
+        if not self.delegated:
+            await self._check_roles()
         key = user_id.strip()
         if not key:
             raise InvalidRequestError("A Microsoft Entra user id or user principal name is needed")
