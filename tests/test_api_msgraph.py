@@ -3,6 +3,7 @@
 import asyncio
 from collections.abc import AsyncGenerator, Callable
 import json
+import time
 from typing import Any
 
 import aiohttp
@@ -35,7 +36,7 @@ from custom_components.presence_bridge.api import (
 )
 from custom_components.presence_bridge.api.client import Capabilities
 from custom_components.presence_bridge.api.errors import MESSAGE_LIMIT
-from custom_components.presence_bridge.api.http import ErrorResponse
+from custom_components.presence_bridge.api.http import ErrorResponse, RequestWindow
 from custom_components.presence_bridge.api.msgraph import (
     DELEGATED_SCOPES,
     OPTIONS,
@@ -1598,3 +1599,40 @@ async def test_fake_sign_in(session: aiohttp.ClientSession, fake: FakeGraph, clo
 def test_granted_roles_of_a_token(token: str, roles: frozenset[str] | None) -> None:
     """Only a JWT with a `roles` list is judged; anything else is left to Graph."""
     assert granted_roles(token) == roles
+
+
+async def test_the_request_window_keeps_the_account_under_graphs_budget(
+    session: aiohttp.ClientSession, socket_enabled: None, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """25 changes against a budget of 10 per 0.3 s (real time): no 429, spread over 3 windows."""
+    monkeypatch.setattr(GraphClient, "RATE_LIMIT", (10, 0.3))
+    fake = FakeGraph(budget=10, budget_window=0.3)
+    alice = fake.add_user("Alice Archer", ALICE_UPN)
+    async with fake:
+        client = GraphClient(
+            session,
+            tenant_id=fake.tenant_id,
+            client_id=fake.client_id,
+            client_secret=fake.client_secret,
+            api_url=fake.api_url,
+            login_url=fake.url,
+        )
+        started = time.monotonic()
+        await asyncio.gather(*(client.set_presence(alice, "busy") for _ in range(25)))
+        elapsed = time.monotonic() - started
+    assert fake.rejected_429 == 0
+    assert len(fake.api_requests("POST")) == 25
+    assert elapsed >= 0.6
+
+
+async def test_the_request_window_serves_waiters_in_order() -> None:
+    """Past the budget, requests go one at a time, in the order they came."""
+    window = RequestWindow(2, 0.05)
+    order: list[int] = []
+
+    async def request(n: int) -> None:
+        await window.acquire()
+        order.append(n)
+
+    await asyncio.gather(*(request(n) for n in range(7)))
+    assert order == list(range(7))

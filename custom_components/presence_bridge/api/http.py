@@ -7,6 +7,7 @@ asks for (`Retry-After`, `X-RateLimit-Reset`) is None or positive, and at most M
 """
 
 import asyncio
+from collections import deque
 from collections.abc import Awaitable, Callable, Collection, Mapping
 import contextlib
 from dataclasses import dataclass
@@ -288,6 +289,35 @@ class TokenGetter:
             self._on_rejected(value)
 
 
+class RequestWindow:
+    """At most `limit` requests in any `per` seconds: a budget a provider publishes.
+
+    Graph allows 1,500 presence requests per 30 s per app and tenant. A request past the
+    budget waits until the oldest one leaves the window; waiters go in the order they came,
+    one at a time.
+    """
+
+    def __init__(self, limit: int, per: float, *, clock: Callable[[], float] | None = None) -> None:
+        """Allow `limit` requests per `per` seconds, on `clock` (monotonic, looked up per call)."""
+        self._limit = limit
+        self._per = per
+        self._clock = clock
+        self._sent: deque[float] = deque()
+        self._turn = asyncio.Lock()
+
+    async def acquire(self) -> None:
+        """Wait, if need be, until one more request fits the window; then count it."""
+        async with self._turn:
+            while True:
+                now = self._clock() if self._clock else monotonic()
+                while self._sent and self._sent[0] <= now - self._per:
+                    self._sent.popleft()
+                if len(self._sent) < self._limit:
+                    self._sent.append(now)
+                    return
+                await asyncio.sleep(self._sent[0] + self._per - now)
+
+
 class HttpCore:
     """Sends requests for one provider account and turns failures into our errors."""
 
@@ -302,9 +332,11 @@ class HttpCore:
         timeout: float = DEFAULT_TIMEOUT,
         clock: Callable[[], float] | None = None,
         is_success: Callable[[Any], bool] | None = None,
+        window: RequestWindow | None = None,
     ) -> None:
         """Set up requests against `base_url` (checked: `check_url`), with bearer tokens
-        from `tokens` (a `TokenCache`, a `TokenGetter`) if given.
+        from `tokens` (a `TokenCache`, a `TokenGetter`) if given, each request counted
+        against `window`, the provider's published budget, if given.
 
         `clock` (Unix time) defaults to `time.time`, looked up at each call.
         `is_success` is the provider's test of a success's JSON body, if it has one
@@ -318,6 +350,7 @@ class HttpCore:
         self._timeout = timeout
         self._clock = clock
         self._is_success = is_success
+        self._window = window
         self._exhausted_until = 0.0
         """When (Unix time) a provider that said `X-RateLimit-Remaining: 0` resets."""
         self._capped: set[str] = set()
@@ -446,6 +479,8 @@ class HttpCore:
 
         Error texts name neither the URL nor what the server sent.
         """
+        if self._window is not None:
+            await self._window.acquire()
         try:
             async with asyncio.timeout(self._timeout):
                 async with self.session.request(

@@ -56,6 +56,7 @@ from .http import (
     AccessToken,
     ErrorResponse,
     HttpCore,
+    RequestWindow,
     TokenCache,
     TokenGetter,
     check_url,
@@ -374,6 +375,8 @@ class GraphClient(PresenceClient, StatusClient):
             tokens=tokens,
             headers={"Accept": "application/json"},
             timeout=timeout,
+            # 5 % longer than Graph's own window: a request counts when it arrives, later.
+            window=RequestWindow(self.RATE_LIMIT[0], self.RATE_LIMIT[1] * 1.05),
         )
         self._clock = clock
         self._stash: _Stash | None = None
