@@ -12,10 +12,10 @@ from homeassistant.util import dt as dt_util
 import pytest
 from pytest_homeassistant_custom_component.common import MockConfigEntry, async_fire_time_changed
 
-from custom_components.presence_bridge.const import CONF_USER_ID, DOMAIN, SUBENTRY_USER
+from custom_components.presence_bridge.const import DOMAIN
 
 from .fake_zoom import FakeZoom, ZoomUser
-from .providers import PROVIDER_CASES, ProviderCase
+from .providers import PROVIDER_CASES, ProviderCase, entry_of
 
 ALICE_ID = "KdYKjnimT4KPd8FFgQt9FQ"
 BOB_ID = "z8yCxjabcdEFGhijKLmnOp"
@@ -100,20 +100,12 @@ async def fake_zoom(socket_enabled: None) -> AsyncGenerator[FakeZoom]:
 @pytest.fixture
 def zoom_entry(fake_zoom: FakeZoom) -> MockConfigEntry:
     """A Zoom entry controlling Alice."""
-    return MockConfigEntry(
-        domain=DOMAIN,
+    return entry_of(
+        fake_zoom,
         title=f"Zoom {fake_zoom.account_id}",
         unique_id=fake_zoom.account_id,
-        data=fake_zoom.entry_data(),
-        subentries_data=[
-            {
-                "data": {CONF_USER_ID: ALICE_ID},
-                "subentry_id": ALICE_SUBENTRY,
-                "subentry_type": SUBENTRY_USER,
-                "title": "Alice Archer",
-                "unique_id": ALICE_ID,
-            }
-        ],
+        people={ALICE_ID: "Alice Archer"},
+        subentry_ids={ALICE_ID: ALICE_SUBENTRY},
     )
 
 

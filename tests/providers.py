@@ -6,7 +6,7 @@ provider's own answers for a refusal and an account-wide rate limit. The `provid
 `conftest.py` runs a test once per case.
 """
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from functools import partial
 from typing import Any
@@ -26,6 +26,44 @@ from .fake_zoom import FakeZoom, ZoomUser
 from .fake_zulip import ADMINISTRATOR, FakeZulip
 
 PERSON_SUBENTRY = "01PERSONSUBENTRY000000000"
+
+
+def entry_of(
+    fake: FakeServer,
+    *,
+    title: str,
+    unique_id: str,
+    people: Mapping[str, str],
+    options: Mapping[str, Any] | None = None,
+    subentry_ids: Mapping[str, str] | None = None,
+) -> MockConfigEntry:
+    """An entry of a fake's account controlling `people` (user id → name): the one builder
+    every test uses, whatever the provider."""
+    return MockConfigEntry(
+        domain=DOMAIN,
+        title=title,
+        unique_id=unique_id,
+        data=fake.entry_data(),
+        options=dict(options or {}),
+        subentries_data=[
+            {
+                "data": {"user_id": user_id},
+                "subentry_type": SUBENTRY_USER,
+                "title": name,
+                "unique_id": user_id,
+            }
+            | ({"subentry_id": subentry_ids[user_id]} if subentry_ids else {})
+            for user_id, name in people.items()
+        ],
+    )
+
+
+async def async_set_up(hass: HomeAssistant, entry: MockConfigEntry) -> MockConfigEntry:
+    """Add the entry and set it up."""
+    entry.add_to_hass(hass)
+    assert await hass.config_entries.async_setup(entry.entry_id)
+    await hass.async_block_till_done()
+    return entry
 
 
 @dataclass(kw_only=True)
@@ -61,20 +99,12 @@ class ProviderCase:
 
     def entry(self) -> MockConfigEntry:
         """An entry of this account controlling the one person."""
-        return MockConfigEntry(
-            domain=DOMAIN,
+        return entry_of(
+            self.fake,
             title=self.title,
             unique_id=self.unique_id,
-            data=self.fake.entry_data(),
-            subentries_data=[
-                {
-                    "data": {"user_id": self.person_id},
-                    "subentry_id": PERSON_SUBENTRY,
-                    "subentry_type": SUBENTRY_USER,
-                    "title": self.person_name,
-                    "unique_id": self.person_id,
-                }
-            ],
+            people={self.person_id: self.person_name},
+            subentry_ids={self.person_id: PERSON_SUBENTRY},
         )
 
     async def wish(self, hass: HomeAssistant, value: str) -> None:

@@ -52,17 +52,12 @@ from pytest_homeassistant_custom_component.common import MockConfigEntry
 import voluptuous as vol
 
 from custom_components.presence_bridge.api import PresenceBridgeError
-from custom_components.presence_bridge.const import (
-    CONF_PROVIDER,
-    CONF_USER_ID,
-    DOMAIN,
-    SUBENTRY_USER,
-)
+from custom_components.presence_bridge.const import CONF_PROVIDER, DOMAIN
 from custom_components.presence_bridge.helpers import translate_error
 from custom_components.presence_bridge.providers import PROVIDERS
 
 from .fake_zulip import FakeZulip
-from .providers import msgraph_case
+from .providers import async_set_up, entry_of, msgraph_case
 
 ROOT = Path(__file__).parent.parent
 INTEGRATION = ROOT / "custom_components" / DOMAIN
@@ -731,24 +726,15 @@ async def zulip_entry(hass: HomeAssistant, socket_enabled: None) -> AsyncGenerat
     fake = FakeZulip(clock=lambda: dt_util.utcnow().timestamp())
     ada = str(fake.add_user("Ada Lovelace", "ada@example.com"))
     async with fake:
-        entry = MockConfigEntry(
-            domain=DOMAIN,
-            title="Zulip ada@example.com",
-            unique_id=f"{fake.url}:{ada}",
-            data=fake.entry_data(),
-            subentries_data=[
-                {
-                    "data": {CONF_USER_ID: ada},
-                    "subentry_type": SUBENTRY_USER,
-                    "title": "Ada Lovelace",
-                    "unique_id": ada,
-                }
-            ],
+        yield await async_set_up(
+            hass,
+            entry_of(
+                fake,
+                title="Zulip ada@example.com",
+                unique_id=f"{fake.url}:{ada}",
+                people={ada: "Ada Lovelace"},
+            ),
         )
-        entry.add_to_hass(hass)
-        assert await hass.config_entries.async_setup(entry.entry_id)
-        await hass.async_block_till_done()
-        yield entry
 
 
 @pytest.fixture

@@ -26,6 +26,7 @@ from custom_components.presence_bridge.const import DOMAIN, SUBENTRY_USER
 from .conftest import advance
 from .fake_msgraph import CLIENT_ID, FakeGraph, Status, odata_error
 from .fake_server import raw_response
+from .providers import async_set_up, entry_of
 
 EN = json.loads(
     (
@@ -77,26 +78,14 @@ async def setup_graph(
     hass: HomeAssistant, fake: FakeGraph, user_ids: list[str], options: dict[str, Any] | None = None
 ) -> MockConfigEntry:
     """A loaded Teams entry of the fake's app controlling these people."""
-    entry = MockConfigEntry(
-        domain=DOMAIN,
+    entry = entry_of(
+        fake,
         title=f"Microsoft Teams {fake.tenant_id}",
         unique_id=f"{fake.tenant_id}:{fake.client_id}",
-        data=fake.entry_data(),
-        options=options or {},
-        subentries_data=[
-            {
-                "data": {"user_id": user_id},
-                "subentry_type": SUBENTRY_USER,
-                "title": fake.users[user_id].display_name,
-                "unique_id": user_id,
-            }
-            for user_id in user_ids
-        ],
+        people={user_id: fake.users[user_id].display_name for user_id in user_ids},
+        options=options,
     )
-    entry.add_to_hass(hass)
-    assert await hass.config_entries.async_setup(entry.entry_id)
-    await hass.async_block_till_done()
-    return entry
+    return await async_set_up(hass, entry)
 
 
 def actions(fake: FakeGraph, *names: str) -> list[tuple[str, Any]]:

@@ -15,11 +15,12 @@ import pytest
 from pytest_homeassistant_custom_component.common import MockConfigEntry
 
 from custom_components.presence_bridge.api.http import HttpCore
-from custom_components.presence_bridge.const import DOMAIN, SUBENTRY_USER
+from custom_components.presence_bridge.const import DOMAIN
 from custom_components.presence_bridge.providers import PROVIDERS
 
 from .conftest import advance
 from .fake_vonage import ACCEPT, BREAK_ID, LOGGED_OUT_ID, READY_ID, FakeVonage
+from .providers import async_set_up, entry_of
 from .test_config_flow import UNSAFE_ADDRESSES
 
 PERSON = "select.ada_lovelace_presence"
@@ -37,25 +38,13 @@ async def fake_vonage(socket_enabled: None) -> AsyncGenerator[FakeVonage]:
 async def setup_vonage(hass: HomeAssistant, fake: FakeVonage, names: list[str]) -> MockConfigEntry:
     """A loaded Vonage entry controlling the named agents of the fake."""
     ids = {agent["name"]: guid for guid, agent in fake.agents.items()}
-    entry = MockConfigEntry(
-        domain=DOMAIN,
+    entry = entry_of(
+        fake,
         title="Vonage EMEA vcc-client-id",
         unique_id=f"emea:{fake.client_id}",
-        data=fake.entry_data(),
-        subentries_data=[
-            {
-                "data": {"user_id": ids[name]},
-                "subentry_type": SUBENTRY_USER,
-                "title": name,
-                "unique_id": ids[name],
-            }
-            for name in names
-        ],
+        people={ids[name]: name for name in names},
     )
-    entry.add_to_hass(hass)
-    assert await hass.config_entries.async_setup(entry.entry_id)
-    await hass.async_block_till_done()
-    return entry
+    return await async_set_up(hass, entry)
 
 
 @pytest.mark.usefixtures("mock_setup_entry")

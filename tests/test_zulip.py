@@ -14,10 +14,11 @@ import pytest
 from pytest_homeassistant_custom_component.common import MockConfigEntry
 
 from custom_components.presence_bridge.api.zulip import normalize_url
-from custom_components.presence_bridge.const import DOMAIN, SUBENTRY_USER
+from custom_components.presence_bridge.const import DOMAIN
 
 from .conftest import advance
 from .fake_zulip import ADMINISTRATOR, MEMBER, SUGGESTED_STATUS_FORMS, FakeZulip
+from .providers import async_set_up, entry_of
 
 STATUS = "text.ada_lovelace_status"
 PRESET = "select.ada_lovelace_status_preset"
@@ -44,25 +45,13 @@ async def setup_zulip(
 ) -> MockConfigEntry:
     """A loaded Zulip entry controlling the named people."""
     people = {user.full_name.split()[0]: (uid, user) for uid, user in fake.users.items()}
-    entry = MockConfigEntry(
-        domain=DOMAIN,
+    entry = entry_of(
+        fake,
         title="Zulip ada@example.com",
         unique_id=f"{fake.url}:{people['Ada'][0]}",
-        data=fake.entry_data(),
-        subentries_data=[
-            {
-                "data": {"user_id": str(people[name][0])},
-                "subentry_type": SUBENTRY_USER,
-                "title": people[name][1].full_name,
-                "unique_id": str(people[name][0]),
-            }
-            for name in names
-        ],
+        people={str(people[name][0]): people[name][1].full_name for name in names},
     )
-    entry.add_to_hass(hass)
-    assert await hass.config_entries.async_setup(entry.entry_id)
-    await hass.async_block_till_done()
-    return entry
+    return await async_set_up(hass, entry)
 
 
 def status_posts(fake: FakeZulip) -> list[tuple[str, object]]:
