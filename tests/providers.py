@@ -94,8 +94,8 @@ class ProviderCase:
     unique_id: str
     secrets: Callable[[], list[str]]
     """Values that must never appear in diagnostics: credentials, ids, names."""
-    remove_person: Callable[[], object] | None = None
-    """Make the provider forget the person, where the harness's person can be removed."""
+    remove_person: Callable[[], object]
+    """Make the provider forget the person."""
 
     def entry(self) -> MockConfigEntry:
         """An entry of this account controlling the one person."""
@@ -189,9 +189,10 @@ def vonage_case() -> ProviderCase:
 
 
 def zulip_case() -> ProviderCase:
-    """Zulip: the Status text, POST the status."""
+    """Zulip: an administrator's key sets a colleague's Status text (POST their status)."""
     fake = FakeZulip(clock=_clock)
-    user_id = fake.add_user("Ada Lovelace", "ada@example.com", role=ADMINISTRATOR, caller=True)
+    ada = fake.add_user("Ada Lovelace", "ada@example.com", role=ADMINISTRATOR, caller=True)
+    user_id = fake.add_user("Grace Hopper", "grace@example.com")
 
     def revoke() -> dict[str, str]:
         fake.caller.api_key = "n" * 32
@@ -204,8 +205,8 @@ def zulip_case() -> ProviderCase:
         name="zulip",
         fake=fake,
         person_id=str(user_id),
-        person_name="Ada Lovelace",
-        entity_id="text.ada_lovelace_status",
+        person_name="Grace Hopper",
+        entity_id="text.grace_hopper_status",
         values=("Lunch", "In a meeting"),
         set_service=("text", "set_value", "value"),
         sent=status_posts,
@@ -220,8 +221,9 @@ def zulip_case() -> ProviderCase:
         ),
         revoke=revoke,
         title="Zulip ada@example.com",
-        unique_id=f"zulip:{user_id}",
-        secrets=lambda: [fake.caller.api_key, "ada@example.com"],
+        unique_id=f"zulip:{ada}",
+        secrets=lambda: [fake.caller.api_key, "ada@example.com", "grace@example.com"],
+        remove_person=partial(fake.users.pop, user_id),
     )
 
 

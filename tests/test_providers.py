@@ -9,7 +9,6 @@ from homeassistant.config_entries import ConfigEntryState
 from homeassistant.core import HomeAssistant
 from homeassistant.helpers import issue_registry as ir
 from homeassistant.setup import async_setup_component
-import pytest
 from pytest_homeassistant_custom_component.common import MockConfigEntry
 
 from custom_components.presence_bridge.const import DOMAIN
@@ -76,8 +75,6 @@ async def test_a_person_the_provider_forgot_raises_a_repair(
     issue_registry: ir.IssueRegistry,
 ) -> None:
     """Unavailable, with the "no longer exists" repair naming them."""
-    if provider.remove_person is None:
-        pytest.skip(f"{provider.name}'s person is the account itself")
     provider.remove_person()
     await advance(hass, freezer, 61)
     assert hass.states.get(provider.entity_id).state == "unavailable"
