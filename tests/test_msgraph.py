@@ -891,3 +891,16 @@ async def test_a_failed_session_end_is_only_logged(
     await choose(hass, "automatic")
     assert "Could not end the presence session" in caplog.text
     assert hass.states.get(PRESENCE).attributes["last_delivery_error"] is None
+
+
+@pytest.mark.usefixtures("graph_entry")
+async def test_the_text_entity_refuses_more_than_255_characters(
+    hass: HomeAssistant, fake_graph: FakeGraph
+) -> None:
+    """Through the entity, 255 is the most (a state's limit): Home Assistant's own check refuses
+    256 before anything is sent (translated from 2026.11 on; a ValueError on 2026.10)."""
+    with pytest.raises((ValueError, ServiceValidationError)):
+        await hass.services.async_call(
+            "text", "set_value", {"entity_id": STATUS, "value": "x" * 256}, blocking=True
+        )
+    assert actions(fake_graph, "setStatusMessage") == []
