@@ -219,7 +219,7 @@ async def test_constants_and_capabilities(session: aiohttp.ClientSession) -> Non
     assert (delegated.can_add_people, delegated.scope) == (False, "Presence.ReadWrite")
     assert delegated.capabilities.add_people is False
     assert delegated.accepted_presence("appear_offline") == Presence(
-        "appear_offline", "Offline", activity="OffWork"
+        "appear_offline", "Offline", activity="OffWork", availability="Offline"
     )
 
 
@@ -472,7 +472,7 @@ async def test_session_keep_alive_and_end(
     alice = uid(fake)
     await client.set_presence(alice, "busy")
     assert (await client.get_presences([alice]))[alice] == Presence(
-        None, "Offline", activity="Offline"
+        None, "Offline", activity="Offline", availability="Offline"
     )
     await client.keep_session(alice)
     assert calls(fake)[-1] == (
@@ -485,7 +485,9 @@ async def test_session_keep_alive_and_end(
             "expirationDuration": "PT1H",
         },
     )
-    assert (await client.get_presences([alice]))[alice] == Presence("busy", "Busy", activity="Busy")
+    assert (await client.get_presences([alice]))[alice] == Presence(
+        "busy", "Busy", activity="Busy", availability="Busy"
+    )
     clock.now = START + GraphClient.SESSION_LIFETIME - 1
     assert (await client.get_presences([alice]))[alice].option == "busy"
     clock.now = START + GraphClient.SESSION_LIFETIME
@@ -513,17 +515,17 @@ async def test_aggregate_with_a_teams_client(client: GraphClient, fake: FakeGrap
     fake.add_session(alice, "Away", "Away")
     await client.keep_session(alice)
     assert (await client.get_presences([alice]))[alice] == Presence(
-        "available", "Available", activity="Available"
+        "available", "Available", activity="Available", availability="Available"
     )
     fake.add_session(alice, "Busy", "InACall")
     assert (await client.get_presences([alice]))[alice] == Presence(
-        "busy", "Busy", activity="InACall"
+        "busy", "Busy", activity="InACall", availability="Busy"
     )
     fake.add_session(alice, "DoNotDisturb", "Presenting", session_id="other-app")
     assert (await client.get_presences([alice]))[alice].option == "do_not_disturb"
     await client.set_presence(alice, "appear_offline")
     assert (await client.get_presences([alice]))[alice] == Presence(
-        "appear_offline", "Offline", activity="OffWork"
+        "appear_offline", "Offline", activity="OffWork", availability="Offline"
     )
     await client.set_presence(alice, "be_right_back", 5)
     assert (await client.get_presences([alice]))[alice].option == "be_right_back"
@@ -558,7 +560,7 @@ async def test_read_mapping(
     item = {"id": uid(fake), "availability": availability, "activity": activity}
     fake.fail_next.append(web.json_response({"value": [item]}))
     presence = (await client.get_presences([uid(fake)]))[uid(fake)]
-    assert presence == Presence(option, availability, activity=activity)
+    assert presence == Presence(option, availability, activity=activity, availability=availability)
 
 
 # Reading many people.
@@ -584,7 +586,7 @@ async def test_a_poll_of_700_people_is_two_requests(
     sent = [user_id for r in posts for user_id in r.body["ids"]]
     assert sent == [user_id.lower() for user_id in asked]
     assert set(presences) == set(statuses) == set(asked) - {UNKNOWN}
-    assert presences[people[0]] == Presence("busy", "Busy", activity="InACall")
+    assert presences[people[0]] == Presence("busy", "Busy", activity="InACall", availability="Busy")
     assert presences[people[1]].raw == "Offline"
     assert statuses[people[0]] == StatusMessage("On a call")
     assert statuses[people[1]] == StatusMessage("")
@@ -811,7 +813,11 @@ async def test_delegated_acts_as_me(
         ("POST", "/v1.0/me/presence/clearPresence", {"sessionId": fake.client_id}),
         ("POST", "/v1.0/me/presence/clearPresence", {"sessionId": fake.client_id}),
     ]
-    assert presences == {alice: Presence("do_not_disturb", "DoNotDisturb", activity="DoNotDisturb")}
+    assert presences == {
+        alice: Presence(
+            "do_not_disturb", "DoNotDisturb", activity="DoNotDisturb", availability="DoNotDisturb"
+        )
+    }
     assert statuses == {alice: StatusMessage("🎧 Focus")}
     assert signed_in.calls == len(fake.api_requests())
     assert {r.headers["Authorization"] for r in fake.api_requests()} == {
@@ -1080,8 +1086,8 @@ async def test_person_known_by_upn_only(client: GraphClient, fake: FakeGraph) ->
     fake.requests.clear()
     presences = await client.get_presences([uid(fake), BOB_UPN])
     assert presences == {
-        uid(fake): Presence(None, "Offline", activity="Offline"),
-        BOB_UPN: Presence("busy", "Busy", activity="Busy"),
+        uid(fake): Presence(None, "Offline", activity="Offline", availability="Offline"),
+        BOB_UPN: Presence("busy", "Busy", activity="Busy", availability="Busy"),
     }
     assert sorted((r.method, r.path) for r in fake.api_requests()) == [
         ("GET", f"/v1.0/users/{BOB_UPN}/presence"),

@@ -501,6 +501,7 @@ async def test_each_option_sends_its_preferred_presence(
         body["availability"],
         body["activity"],
     )
+    assert state.attributes["availability"] == body["availability"]
 
 
 @pytest.mark.usefixtures("graph_entry")

@@ -73,6 +73,7 @@ class PresenceSelect(DeliveringEntity[DesiredPresence, PresenceClient], SelectEn
         return {
             "provider_status": presence.raw if presence else None,
             "category": presence.category if presence else None,
+            "availability": presence.availability if presence else None,
             "activity": presence.activity if presence else None,
         } | super().extra_state_attributes
 

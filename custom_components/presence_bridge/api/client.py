@@ -34,6 +34,8 @@ class Presence:
     end_time: str | None = None
     category: str | None = None
     activity: str | None = None
+    availability: str | None = None
+    """Graph's availability (Teams), beside its activity; None for other providers."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -401,7 +401,7 @@ class GraphClient(PresenceClient, StatusClient):
         if option not in PREFERRED:
             return Presence(option, option)
         availability, activity = PREFERRED[option]
-        return Presence(option, availability, activity=activity)
+        return Presence(option, availability, activity=activity, availability=availability)
 
     async def _fetch_token(self) -> AccessToken:
         """A client-credentials token for Graph's `.default` scope (the granted permissions)."""
@@ -667,6 +667,11 @@ def _reading(presence: Any) -> PersonReading:
     if (content_type or "").lower() == "html":
         content = html_to_text(content)
     return PersonReading(
-        Presence(option_of(availability, activity), availability, activity=activity),
+        Presence(
+            option_of(availability, activity),
+            availability,
+            activity=activity,
+            availability=availability,
+        ),
         StatusMessage(text=content),
     )
