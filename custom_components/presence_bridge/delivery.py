@@ -5,12 +5,13 @@ retry are kept in one `Store` per entry (`WishStore`), so a reload, a restart or
 nothing a user asked for.
 """
 
+from abc import ABC, abstractmethod
 import asyncio
 from collections import deque
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Coroutine
 from dataclasses import asdict, dataclass
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, override
 
 from homeassistant.core import CALLBACK_TYPE, HassJob, HomeAssistant, callback
 from homeassistant.helpers.event import async_track_point_in_utc_time
@@ -143,7 +144,57 @@ class SendThrottle:
         self._wake()
 
 
-class DeliveryQueue[T]:
+class _Timed(ABC):
+    """One person's delivery state with one Home Assistant timer and change listeners.
+
+    What `DeliveryQueue` and `PresenceSession` share: the `WishStore` and the entities listen,
+    and once closed (the entry unloads) nothing re-arms the timer, not even a request that was
+    already on its way.
+    """
+
+    def __init__(
+        self, hass: HomeAssistant, due: Callable[[datetime], Coroutine[Any, Any, None]]
+    ) -> None:
+        """Run `due` when the timer fires."""
+        self._hass = hass
+        self._job = HassJob(due, cancel_on_shutdown=True)
+        self._cancel_timer: CALLBACK_TYPE | None = None
+        self._listeners: list[CALLBACK_TYPE] = []
+        self._closed = False
+
+    @callback
+    def async_add_listener(self, listener: CALLBACK_TYPE) -> CALLBACK_TYPE:
+        """Call `listener` whenever the state changes; returns the remover."""
+        self._listeners.append(listener)
+        return lambda: self._listeners.remove(listener)
+
+    @abstractmethod
+    def as_stored(self) -> dict[str, Any]:
+        """What must survive a reload or a restart; empty when there is nothing to keep."""
+
+    @abstractmethod
+    def restore(self, stored: dict[str, Any]) -> None:
+        """Take back what `as_stored` kept."""
+
+    def _arm(self, when: datetime) -> None:
+        """Fire at `when` (at once if it is past), replacing an armed timer; not once closed."""
+        self._disarm()
+        if not self._closed:
+            self._cancel_timer = async_track_point_in_utc_time(
+                self._hass, self._job, max(when, dt_util.utcnow())
+            )
+
+    def _disarm(self) -> None:
+        if self._cancel_timer is not None:
+            self._cancel_timer()
+            self._cancel_timer = None
+
+    def _notify(self) -> None:
+        for listener in list(self._listeners):
+            listener()
+
+
+class DeliveryQueue[T](_Timed):
     """Sends the newest desired state (presence, status) of one person and nothing older.
 
     The provider allows one update per person every `min_interval` seconds: a
@@ -167,18 +218,14 @@ class DeliveryQueue[T]:
 
         `wish_type` rebuilds a stored wish; `on_auth_failure` starts reauth.
         """
-        self._hass = hass
+        super().__init__(hass, self._async_send_due)
         self._send = send
         self._wish_type = wish_type
         self._min_interval = timedelta(seconds=min_interval)
         self._on_auth_failure = on_auth_failure
         self._throttle = throttle
-        self._listeners: list[CALLBACK_TYPE] = []
-        self._job = HassJob(self._async_send_due, cancel_on_shutdown=True)
-        self._cancel_timer: CALLBACK_TYPE | None = None
         self._idle = asyncio.Event()
         self._idle.set()
-        self._closed = False
         self._last_sent_at: datetime | None = None
         self._delivered: T | None = None
         self._failures = 0
@@ -192,14 +239,8 @@ class DeliveryQueue[T]:
         """Whether a wanted state has not reached the provider yet."""
         return self.desired is not None
 
-    @callback
-    def async_add_listener(self, listener: CALLBACK_TYPE) -> CALLBACK_TYPE:
-        """Call `listener` whenever the queue's state changes; returns the remover."""
-        self._listeners.append(listener)
-        return lambda: self._listeners.remove(listener)
-
+    @override
     def as_stored(self) -> dict[str, Any]:
-        """What must survive a reload or a restart; empty when there is nothing to keep."""
         stored = {
             "wish": asdict(self.desired) if self.desired is not None else None,
             "delivered": asdict(self._delivered) if self._delivered is not None else None,
@@ -208,6 +249,7 @@ class DeliveryQueue[T]:
         }
         return stored if any(stored.values()) else {}
 
+    @override
     def restore(self, stored: dict[str, Any]) -> None:
         """Take back what `as_stored` kept; `async_resume` then delivers a wish still wanted."""
         if wish := stored.get("wish"):
@@ -249,13 +291,8 @@ class DeliveryQueue[T]:
     async def async_close(self) -> None:
         """Stop: nothing more is sent, no timer remains; a send under way may finish first."""
         self._closed = True
-        self._cancel()
+        self._disarm()
         await self._idle.wait()
-
-    def _cancel(self) -> None:
-        if self._cancel_timer is not None:
-            self._cancel_timer()
-            self._cancel_timer = None
 
     def _opens(self) -> datetime:
         """When this person may be sent to: their window and the account's pause."""
@@ -357,18 +394,12 @@ class DeliveryQueue[T]:
 
     def _send_later(self, when: datetime) -> DeliveryOutcome:
         self.send_at = when
-        self._cancel()
-        if not self._closed:
-            self._cancel_timer = async_track_point_in_utc_time(self._hass, self._job, when)
+        self._arm(when)
         self._notify()
         return DeliveryOutcome(queued=True, send_at=when)
 
-    def _notify(self) -> None:
-        for listener in list(self._listeners):
-            listener()
 
-
-class PresenceSession:
+class PresenceSession(_Timed):
     """Keeps a person's presence session at the provider while a presence set here is in force.
 
     Graph shows a preferred presence only while the person has a presence session; without a
@@ -390,28 +421,21 @@ class PresenceSession:
         throttle: SendThrottle,
     ) -> None:
         """Keep the session with `keep`, end it with `end`; it lasts `lifetime` seconds."""
-        self._hass = hass
+        super().__init__(hass, self._async_renew)
         self._keep = keep
         self._end = end
         self._lifetime = timedelta(seconds=lifetime)
         self._throttle = throttle
-        self._job = HassJob(self._async_renew, cancel_on_shutdown=True)
-        self._cancel_timer: CALLBACK_TYPE | None = None
-        self._listeners: list[CALLBACK_TYPE] = []
         self._failures = 0
         self.until: datetime | None = None
         """When the session ends unless renewed; None while none is kept."""
 
-    @callback
-    def async_add_listener(self, listener: CALLBACK_TYPE) -> CALLBACK_TYPE:
-        """Call `listener` whenever the session changes; returns the remover."""
-        self._listeners.append(listener)
-        return lambda: self._listeners.remove(listener)
-
+    @override
     def as_stored(self) -> dict[str, Any]:
         """The session's end, while one is kept."""
         return {"until": self.until.isoformat()} if self.until else {}
 
+    @override
     def restore(self, stored: dict[str, Any]) -> None:
         """Take back a kept session's end; `async_resume` renews it in time."""
         self.until = dt_util.parse_datetime(stored.get("until") or "")
@@ -420,7 +444,7 @@ class PresenceSession:
     def async_resume(self) -> None:
         """Renew a restored session when it is due (at once if it already is)."""
         if self.until is not None:
-            self._renew_at(self.until - self._lifetime * (1 - self.RENEW_AT))
+            self._arm(self.until - self._lifetime * (1 - self.RENEW_AT))
 
     async def async_keep(self) -> None:
         """A presence was just sent (in the account's throttle): keep the session now."""
@@ -428,7 +452,7 @@ class PresenceSession:
 
     async def async_end(self) -> None:
         """`automatic` was just sent: stop renewing and end the session."""
-        self._cancel()
+        self._disarm()
         if self.until is None:
             return
         self.until = None
@@ -441,7 +465,8 @@ class PresenceSession:
     @callback
     def async_close(self) -> None:
         """The entry unloads: stop renewing; the Store keeps `until`."""
-        self._cancel()
+        self._closed = True
+        self._disarm()
 
     async def _async_renew(self, _now: datetime) -> None:
         """A renewal is due: in its turn with the account's other requests."""
@@ -455,27 +480,12 @@ class PresenceSession:
         except PresenceBridgeError as err:
             self._failures += 1
             LOGGER.warning("Could not keep the presence session: %s", err)
-            self._renew_at(dt_util.utcnow() + timedelta(seconds=backoff(self._failures)))
+            self._arm(dt_util.utcnow() + timedelta(seconds=backoff(self._failures)))
             return
         self._failures = 0
         self.until = dt_util.utcnow() + self._lifetime
-        self._renew_at(dt_util.utcnow() + self._lifetime * self.RENEW_AT)
+        self._arm(dt_util.utcnow() + self._lifetime * self.RENEW_AT)
         self._notify()
-
-    def _renew_at(self, when: datetime) -> None:
-        self._cancel()
-        self._cancel_timer = async_track_point_in_utc_time(
-            self._hass, self._job, max(when, dt_util.utcnow())
-        )
-
-    def _cancel(self) -> None:
-        if self._cancel_timer is not None:
-            self._cancel_timer()
-            self._cancel_timer = None
-
-    def _notify(self) -> None:
-        for listener in list(self._listeners):
-            listener()
 
 
 class WishStore:
@@ -491,16 +501,14 @@ class WishStore:
             hass, STORAGE_VERSION, f"{DOMAIN}.{entry_id}"
         )
         self._stored: dict[str, dict[str, dict[str, Any]]] = {}
-        self._queues: dict[str, dict[str, DeliveryQueue[Any] | PresenceSession]] = {}
+        self._queues: dict[str, dict[str, _Timed]] = {}
 
     async def async_load(self) -> None:
         """Read what was kept the last time the entry ran."""
         self._stored = await self._store.async_load() or {}
 
     @callback
-    def async_register(
-        self, subentry_id: str, kind: str, queue: DeliveryQueue[Any] | PresenceSession
-    ) -> None:
+    def async_register(self, subentry_id: str, kind: str, queue: _Timed) -> None:
         """Restore a person's queue (or session) and save it whenever it changes."""
         queue.restore(self._stored.get(subentry_id, {}).get(kind, {}))
         self._queues.setdefault(subentry_id, {})[kind] = queue
