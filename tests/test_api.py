@@ -124,6 +124,7 @@ async def test_token_cache_default_clock_is_looked_up_at_each_call(
         ("ftp://example.com", "http"),
         ("example.com", "http"),
         ("https://", "http"),
+        ("http://example.com", "https:// \\(http:// only to this machine\\)"),
         ("https://example.com:port", "cannot be read"),
         ("http://[::1", "cannot be read"),
     ],

@@ -14,16 +14,16 @@ from custom_components.presence_bridge.api.errors import (
     AuthenticationError,
     InvalidRequestError,
     InvalidStatusTextError,
+    InvalidUrlError,
     NotFoundError,
     PresenceBridgeError,
     ProviderUnavailableError,
     RateLimitedError,
 )
-from custom_components.presence_bridge.api.http import ErrorResponse
+from custom_components.presence_bridge.api.http import ErrorResponse, check_url
 from custom_components.presence_bridge.api.zulip import (
     USER_AGENT,
     ZulipClient,
-    is_allowed_url,
     map_zulip_error,
     parse_zuliprc,
 )
@@ -382,8 +382,13 @@ def test_parse_zuliprc_refusals(text: str, match: str) -> None:
     ],
 )
 def test_is_allowed_url(url: str, allowed: bool) -> None:
-    """The API key goes over https, or over http to this machine only."""
-    assert is_allowed_url(url) is allowed
+    """The API key goes over https, or over http to this machine only (`check_url`)."""
+    try:
+        check_url(url)
+    except InvalidUrlError:
+        assert not allowed
+    else:
+        assert allowed
 
 
 def test_client_refuses_insecure_url(session: aiohttp.ClientSession) -> None:

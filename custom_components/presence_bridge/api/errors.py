@@ -85,8 +85,21 @@ class InvalidStatusTextError(InvalidRequestError):
 
 
 class InvalidUrlError(InvalidRequestError, ValueError):
-    """A provider URL requests cannot go to: not http(s), no host, a bad port, or a user
-    name or password in it. A ValueError too, as the clients raised before."""
+    """A provider URL requests cannot go to; `reason` says why. A ValueError too, as the
+    clients raised before.
+
+    UNREADABLE: not http(s), no host, a bad port. CREDENTIALS: a user name or password in
+    it. INSECURE: http to another machine, where credentials would travel in the clear.
+    """
+
+    UNREADABLE = "unreadable"
+    CREDENTIALS = "credentials"
+    INSECURE = "insecure"
+
+    def __init__(self, message: str, *, reason: str) -> None:
+        """Keep why the URL was refused."""
+        super().__init__(message)
+        self.reason = reason
 
 
 class UserNotSignedInError(InvalidRequestError):

@@ -13,6 +13,7 @@ import contextlib
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
+import ipaddress
 import json
 import logging
 import math
@@ -56,21 +57,44 @@ def monotonic() -> float:
 
 
 def check_url(url: str) -> str:
-    """`url` without surrounding blanks or a trailing `/`, if requests can go to it.
+    """`url` without surrounding blanks or a trailing `/`, if credentials may go to it.
 
-    It needs http or https and a host; a bad port, or a user name or password in it,
-    is refused too (the error does not repeat the URL, which may hold a password).
+    It needs https (http only to this machine, see `is_this_machine`) and a host; a bad
+    port, or a user name or password in it, is refused too. The error does not repeat the
+    URL, which may hold a password.
     """
     try:
         parts = urlsplit(url.strip())
         host, _ = parts.hostname, parts.port
     except ValueError as err:
-        raise InvalidUrlError("The URL cannot be read (a bad host or port)") from err
-    if parts.scheme not in ("http", "https") or not host:
-        raise InvalidUrlError("The URL needs http:// or https:// and a host")
+        raise InvalidUrlError(
+            "The URL cannot be read (a bad host or port)", reason=InvalidUrlError.UNREADABLE
+        ) from err
+    if parts.scheme in ("http", "https") and not host:
+        raise InvalidUrlError(
+            "The URL needs http:// or https:// and a host", reason=InvalidUrlError.UNREADABLE
+        )
     if "@" in parts.netloc:
-        raise InvalidUrlError("The URL must not contain a user name or password")
+        raise InvalidUrlError(
+            "The URL must not contain a user name or password",
+            reason=InvalidUrlError.CREDENTIALS,
+        )
+    if parts.scheme != "https" and not (parts.scheme == "http" and is_this_machine(host or "")):
+        raise InvalidUrlError(
+            "The URL needs https:// (http:// only to this machine)",
+            reason=InvalidUrlError.INSECURE,
+        )
     return url.strip().rstrip("/")
+
+
+def is_this_machine(host: str) -> bool:
+    """Whether `host` (lower case, no brackets) is localhost or a loopback address."""
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
 
 
 def parse_retry_after(value: str | None, now: datetime | None = None) -> float | None:

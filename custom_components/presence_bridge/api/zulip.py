@@ -2,7 +2,6 @@
 
 from collections.abc import Callable, Iterable, Mapping
 import configparser
-import ipaddress
 from typing import Any, ClassVar, override
 import unicodedata
 from urllib.parse import quote, urlsplit, urlunsplit
@@ -14,7 +13,6 @@ from .emoji import UNICODE_EMOJI
 from .errors import (
     AuthenticationError,
     InvalidRequestError,
-    InvalidUrlError,
     NotFoundError,
     PresenceBridgeError,
     RateLimitedError,
@@ -27,6 +25,7 @@ from .http import (
     expect_objects,
     expect_type,
     first_text,
+    is_this_machine,
 )
 
 USER_AGENT = "PresenceBridge/0.1.0"
@@ -49,7 +48,7 @@ def parse_zuliprc(text: str) -> dict[str, str]:
 
     A site without a scheme gets https, or http for this machine (localhost or a loopback
     address), as Zulip's own bindings do for localhost. The URL is not checked here:
-    `is_allowed_url` and `normalize_url` apply to it as to a typed one.
+    `check_url` and `normalize_url` apply to it as to a typed one.
     """
     parser = configparser.ConfigParser(interpolation=None)
     try:
@@ -68,34 +67,8 @@ def parse_zuliprc(text: str) -> dict[str, str]:
             host = urlsplit(f"//{site}").hostname or ""
         except ValueError:
             host = ""
-        site = f"{'http' if _is_this_machine(host) else 'https'}://{site}"
+        site = f"{'http' if is_this_machine(host) else 'https'}://{site}"
     return {"url": site.rstrip("/"), "email": values["email"], "api_key": values["key"]}
-
-
-def is_allowed_url(url: str) -> bool:
-    """Whether the API key may be sent to `url`: https, or http to this machine only.
-
-    A URL with a user name or password in it is refused: credentials go in their own
-    fields, and aiohttp will not send a URL's beside an Authorization header.
-    """
-    try:
-        parts = urlsplit(url.strip())
-        host = parts.hostname
-    except ValueError:
-        return False
-    if not host or parts.scheme not in ("https", "http") or "@" in parts.netloc:
-        return False
-    return parts.scheme == "https" or _is_this_machine(host)
-
-
-def _is_this_machine(host: str) -> bool:
-    """Whether `host` (lower case, no brackets) is localhost or a loopback address."""
-    if host == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
 
 
 def normalize_url(url: str) -> str:
@@ -181,14 +154,9 @@ class ZulipClient(StatusClient):
         api_key: str,
         clock: Callable[[], float] | None = None,
     ) -> None:
-        """Set up the client; nothing is sent until the first call. `url` must be allowed."""
+        """Set up the client; nothing is sent until the first call. `url` must pass
+        `check_url`: the API key goes to it."""
         check_url(url)
-        if not is_allowed_url(url):
-            # The URL is not repeated: it may hold a password.
-            raise InvalidUrlError(
-                "Refusing to send a Zulip API key to that URL: https is required (http only "
-                "to this machine), and no user name or password in it"
-            )
         self.http = HttpCore(
             session,
             f"{normalize_url(url)}/api/v1",

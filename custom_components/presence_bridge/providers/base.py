@@ -7,7 +7,6 @@ records and nothing here imports the flow.
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal
-from urllib.parse import urlsplit
 
 from homeassistant.config_entries import ConfigEntry
 from homeassistant.core import HomeAssistant
@@ -16,7 +15,8 @@ from homeassistant.helpers.selector import TextSelector, TextSelectorConfig, Tex
 import voluptuous as vol
 
 from custom_components.presence_bridge.api import OWN_USER, ProviderClient, RemoteUser
-from custom_components.presence_bridge.api.zulip import is_allowed_url
+from custom_components.presence_bridge.api.errors import InvalidUrlError
+from custom_components.presence_bridge.api.http import check_url
 from custom_components.presence_bridge.const import (
     CONF_ADVANCED,
     CONF_PROVIDER,
@@ -102,24 +102,15 @@ class AccountForm:
 
 
 def server_url(url: str) -> str:
-    """A server address credentials may be sent to, stripped; raises FormError.
-
-    Only https, or http to this machine (`localhost`, a loopback address), and no user
-    name or password in it: the credentials have their own fields.
-    """
-    url = url.strip()
+    """A server address credentials may be sent to (see `check_url`); raises FormError."""
     try:
-        parts = urlsplit(url)
-        host, _ = parts.hostname, parts.port
-    except ValueError:
+        return check_url(url)
+    except InvalidUrlError as err:
+        if err.reason == InvalidUrlError.CREDENTIALS:
+            raise FormError("url_with_credentials") from None
+        if err.reason == InvalidUrlError.INSECURE:
+            raise FormError("insecure_url") from None
         raise FormError("invalid_url") from None
-    if parts.scheme in ("https", "http") and not host:
-        raise FormError("invalid_url")
-    if "@" in parts.netloc:
-        raise FormError("url_with_credentials")
-    if not is_allowed_url(url):
-        raise FormError("insecure_url")
-    return url
 
 
 def server_urls(data: dict[str, Any], defaults: Mapping[str, str]) -> dict[str, Any]:
