@@ -3,11 +3,17 @@
 It implements Server-to-Server OAuth, `GET /v2/users/{id}` and GET/PUT
 `/v2/users/{id}/presence_status` with Zoom's status codes and `{code, message}`
 bodies, its one-update-per-user-per-minute limit on an injectable clock, and
-records every request it receives.
+records every request it receives. Optionally (off by default) it also enforces the
+account's per-second and daily request limits of §1.7, answering Zoom's 429s with
+their `X-RateLimit-*` headers.
 """
 
+from collections import deque
 from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+import math
 import secrets
+from typing import Any, override
 
 from aiohttp import web
 
@@ -25,6 +31,11 @@ SETTABLE = {
     "Busy",
 }
 ALL_SCOPES = frozenset({"user:read:admin", "user:write:admin"})
+QPS_MESSAGE = "You have reached the maximum per-second rate limit for this API. Try again later."
+DAILY_MESSAGE = (
+    "You have reached the maximum daily rate limit for this API. "
+    "Refer to the response header for details on when you can make another request."
+)
 
 
 @dataclass
@@ -54,6 +65,22 @@ class FakeZoom(FakeServer):
     tokens: dict[str, float] = field(default_factory=dict)
     """Issued tokens and when (clock) they expire."""
     last_update: dict[str, float] = field(default_factory=dict)
+    requests_per_second: int | None = None
+    """Account-wide API requests allowed in any one second (a sliding window on `clock`):
+    the plan's "Medium" limit, 2 (Free), 20 (Pro) or 60 (Business). None is unlimited.
+    Every API request counts, "Get a user" too, though Zoom files it under "Light"."""
+    requests_per_day: int | None = None
+    """API requests allowed per UTC day of `clock` (Free: 2,000 for "Medium"); None is unlimited."""
+    rate_limit_category: str = "Medium"
+    """The `X-RateLimit-Category` of the 429s."""
+    qps_retry_after: bool = True
+    """Whether a per-second 429 carries `Retry-After` (Zoom sometimes omits it)."""
+    rejected_429: int = 0
+    """Requests refused by the per-second or daily limit (not by the per-user minute)."""
+    accepted_times: deque[float] = field(default_factory=deque)
+    """When (clock) the API requests of the current one-second window were accepted."""
+    day_requests: dict[str, int] = field(default_factory=dict)
+    """API requests accepted per UTC day (ISO date)."""
 
     api_prefix = "/v2/"
 
@@ -81,6 +108,59 @@ class FakeZoom(FakeServer):
     def expire_tokens(self) -> None:
         """Make every issued token invalid, as after an app's secret rotation."""
         self.tokens.clear()
+
+    @override
+    async def handle(self, request: web.Request, handler: Any) -> web.StreamResponse:
+        """Apply the account's daily and per-second limits to API requests, then answer."""
+        if request.path.startswith(self.api_prefix) and (refusal := self._over_limit()):
+            self.rejected_429 += 1
+            return refusal
+        return await handler(request)
+
+    def _over_limit(self) -> web.Response | None:
+        """Zoom's 429 if the request is over a limit; else None, and the request counts."""
+        now = self.clock()
+        day = datetime.fromtimestamp(now, UTC).date()
+        if self.requests_per_day is not None:
+            if self.day_requests.get(day.isoformat(), 0) >= self.requests_per_day:
+                midnight = datetime.combine(day + timedelta(days=1), datetime.min.time(), UTC)
+                return self._rate_limited(
+                    "Daily-limit",
+                    self.requests_per_day,
+                    DAILY_MESSAGE,
+                    midnight.strftime("%Y-%m-%dT%H:%M:%SZ"),
+                )
+        if self.requests_per_second is not None:
+            while self.accepted_times and self.accepted_times[0] <= now - 1.0:
+                self.accepted_times.popleft()
+            if len(self.accepted_times) >= self.requests_per_second:
+                wait = max(1, math.ceil(self.accepted_times[0] + 1.0 - now))
+                return self._rate_limited(
+                    "QPS",
+                    self.requests_per_second,
+                    QPS_MESSAGE,
+                    str(wait) if self.qps_retry_after else None,
+                )
+            self.accepted_times.append(now)
+        self.day_requests[day.isoformat()] = self.day_requests.get(day.isoformat(), 0) + 1
+        return None
+
+    def _rate_limited(
+        self, kind: str, limit: int, message: str, retry_after: str | None
+    ) -> web.Response:
+        """An account-wide 429 as Zoom sends it (§1.7)."""
+        response = _error(429, 429, message)
+        response.headers.update(
+            {
+                "X-RateLimit-Category": self.rate_limit_category,
+                "X-RateLimit-Type": kind,
+                "X-RateLimit-Limit": str(limit),
+                "X-RateLimit-Remaining": "0",
+            }
+        )
+        if retry_after is not None:
+            response.headers["Retry-After"] = retry_after
+        return response
 
     def routes(self, router: web.UrlDispatcher) -> None:
         """Zoom's token endpoint and the user and presence endpoints."""
