@@ -20,6 +20,7 @@ from collections import deque
 from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+import html
 import json
 import math
 import re
@@ -182,6 +183,8 @@ class FakeGraph(FakeServer):
     refresh_tokens: dict[str, Grant] = field(default_factory=dict)
     signed_in: str | None = None
     """The user the authorize endpoint signs in, if any."""
+    consent_page: bool = False
+    """True shows a one-button consent page (the sandbox's) before signing `signed_in` in."""
     budget: int | None = 1500
     """Presence requests allowed per `budget_window` seconds; None is unlimited."""
     budget_window: float = 30.0
@@ -296,6 +299,7 @@ class FakeGraph(FakeServer):
         """The identity platform's endpoints and Graph's user and presence endpoints."""
         router.add_post("/{tenant}/oauth2/v2.0/token", self._token)
         router.add_get("/{tenant}/oauth2/v2.0/authorize", self._authorize_endpoint)
+        router.add_post("/{tenant}/oauth2/v2.0/authorize", self._authorize_endpoint)
         router.add_get("/v1.0/me", self._get_me)
         router.add_get("/v1.0/users/{user}", self._get_user)
         router.add_get("/v1.0/me/presence", self._get_presence)
@@ -479,16 +483,40 @@ class FakeGraph(FakeServer):
         return web.json_response(body)
 
     async def _authorize_endpoint(self, request: web.Request) -> web.Response:
-        """Sign `signed_in` in at once and redirect back with a code and the state."""
+        """Sign `signed_in` in and redirect back with a code and the state.
+
+        At once; or, with `consent_page`, once the page's one button is pressed (a POST).
+        """
         query = request.query
         redirect_uri = query.get("redirect_uri", "")
         if query.get("client_id") != self.client_id or not redirect_uri or self.signed_in is None:
             return web.Response(status=400, text="AADSTS700016: sign-in is not possible")
+        if self.consent_page and request.method == "GET":
+            return self._consent(request)
         code = self.authorize_code(
             self.signed_in, query.get("scope", "").split(), redirect_uri=redirect_uri
         )
         params = {"code": code, "state": query.get("state", ""), "session_state": "fake"}
         raise web.HTTPFound(str(URL(redirect_uri).update_query(params)))
+
+    def _consent(self, request: web.Request) -> web.Response:
+        """A one-button page: sign in as `signed_in` and accept the permissions asked for."""
+        assert self.signed_in is not None
+        user = self.users[self.signed_in.lower()]
+        scopes = ", ".join(sorted(_scope_names(request.query.get("scope", "").split())))
+        action = html.escape(str(request.rel_url), quote=True)
+        page = f"""<!DOCTYPE html>
+<html lang="en"><head><meta charset="utf-8"><title>Sandbox sign-in</title>
+<style>body{{font-family:sans-serif;max-width:32em;margin:4em auto;line-height:1.5}}
+button{{font-size:1.1em;padding:.5em 1.5em}}</style></head>
+<body><h1>Sandbox sign-in</h1>
+<p>The Presence Bridge sandbox signs you in to the fake Microsoft tenant
+<b>{html.escape(self.tenant_domain)}</b> as <b>{html.escape(user.display_name)}</b>
+({html.escape(user.upn)}).</p>
+<p>Permissions asked for: {html.escape(scopes)}.</p>
+<form method="post" action="{action}"><button type="submit">Accept</button></form>
+</body></html>"""
+        return web.Response(text=page, content_type="text/html")
 
     # Graph.
 
