@@ -1,6 +1,7 @@
 """Fixtures: the fake providers and a configured Presence Bridge entry."""
 
-from collections.abc import AsyncGenerator, Generator
+import asyncio
+from collections.abc import AsyncGenerator, Callable, Generator
 from datetime import timedelta
 import logging
 from unittest.mock import patch
@@ -63,7 +64,11 @@ START = 1_700_000_000.0
 
 
 class Clock:
-    """A manual clock shared by a client (tokens, rate-limit holds) and a fake provider."""
+    """A manual clock shared by a client (tokens, its request budget) and a fake provider.
+
+    A budget's wait on it is simulated: the clock jumps to the wait's end and the waiter
+    runs at once, so an api test never sleeps.
+    """
 
     def __init__(self) -> None:
         """Start at START."""
@@ -72,6 +77,11 @@ class Clock:
     def __call__(self) -> float:
         """The current time."""
         return self.now
+
+    def call_later(self, delay: float, callback: Callable[[], None]) -> asyncio.Handle:
+        """Jump `delay` seconds ahead, then run `callback` as soon as the loop can."""
+        self.now += max(delay, 0.0)
+        return asyncio.get_running_loop().call_soon(callback)
 
 
 @pytest.fixture

@@ -22,8 +22,9 @@ from custom_components.presence_bridge.api import (
     UnexpectedResponseError,
     UserNotSignedInError,
     ZoomClient,
-    http,
+    budget,
 )
+from custom_components.presence_bridge.api.budget import RequestBudget
 from custom_components.presence_bridge.api.client import MAX_CONCURRENT_READS
 from custom_components.presence_bridge.api.http import (
     AccessToken,
@@ -36,6 +37,7 @@ from custom_components.presence_bridge.api.http import (
 )
 from custom_components.presence_bridge.api.zoom import map_zoom_error
 
+from .conftest import START, Clock
 from .fake_zoom import FakeZoom, ZoomUser
 
 NOW = datetime(2026, 11, 22, 12, 0, 0, tzinfo=UTC)
@@ -110,7 +112,7 @@ async def test_token_cache_default_clock_is_looked_up_at_each_call(
 
     cache = TokenCache(fetch)
     moved = SimpleNamespace(monotonic=lambda: time.monotonic() + offset, time=time.time)
-    monkeypatch.setattr(http, "time", moved)
+    monkeypatch.setattr(budget, "time", moved)
     assert await cache.get() == "token-1"
     offset = 91.0
     assert await cache.get() == "token-2"
@@ -283,17 +285,16 @@ async def test_http_core_failures(session: aiohttp.ClientSession, socket_enabled
 
 
 async def test_used_up_budget_holds_requests_back(
-    session: aiohttp.ClientSession, socket_enabled: None
+    session: aiohttp.ClientSession, socket_enabled: None, clock: Clock
 ) -> None:
-    """After `X-RateLimit-Remaining: 0`, nothing is sent until `X-RateLimit-Reset`."""
-    now = [1000.0]
-    received: list[str] = []
+    """After `X-RateLimit-Remaining: 0`, the budget holds requests until `X-RateLimit-Reset`,
+    then sends them: nothing fails for it."""
+    received: list[float] = []
 
     async def last(request: web.Request) -> web.Response:
-        received.append(request.path)
-        return web.json_response(
-            {}, headers={"X-RateLimit-Remaining": "0", "X-RateLimit-Reset": "1030"}
-        )
+        received.append(clock())
+        reset = str(clock() + 30)
+        return web.json_response({}, headers={"X-RateLimit-Remaining": "0", "X-RateLimit-Reset": reset})
 
     app = web.Application()
     app.router.add_get("/last", last)
@@ -301,16 +302,15 @@ async def test_used_up_budget_holds_requests_back(
     await server.start_server()
     try:
         core = HttpCore(
-            session, str(server.make_url("")), map_error=lambda r: None, clock=lambda: now[0]
+            session,
+            str(server.make_url("")),
+            map_error=lambda r: None,
+            clock=clock,
+            budget=RequestBudget(200, 60.0, clock=clock),
         )
         assert await core.request("GET", "/last") == {}
-        with pytest.raises(RateLimitedError) as err:
-            await core.request("GET", "/last")
-        assert err.value.retry_after == 30
-        assert err.value.account_wide
-        now[0] = 1031
-        await core.request("GET", "/last")
-        assert received == ["/last", "/last"]
+        assert await core.request("GET", "/last") == {}
+        assert received == [START, START + 30]
     finally:
         await server.close()
 

@@ -36,7 +36,7 @@ from custom_components.presence_bridge.api import (
 )
 from custom_components.presence_bridge.api.client import Capabilities
 from custom_components.presence_bridge.api.errors import MESSAGE_LIMIT
-from custom_components.presence_bridge.api.http import ErrorResponse, RequestWindow
+from custom_components.presence_bridge.api.http import ErrorResponse
 from custom_components.presence_bridge.api.msgraph import (
     DELEGATED_SCOPES,
     OPTIONS,
@@ -1607,7 +1607,7 @@ def test_granted_roles_of_a_token(token: str, roles: frozenset[str] | None) -> N
     assert granted_roles(token) == roles
 
 
-async def test_the_request_window_keeps_the_account_under_graphs_budget(
+async def test_the_budget_keeps_the_account_under_graphs_budget(
     session: aiohttp.ClientSession, socket_enabled: None, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """25 changes, the budget 10 per 0.5 s (real time): no 429, spread over 3 windows.
@@ -1633,16 +1633,3 @@ async def test_the_request_window_keeps_the_account_under_graphs_budget(
     assert fake.rejected_429 == 0
     assert len(fake.api_requests("POST")) == 25
     assert elapsed >= 1.0
-
-
-async def test_the_request_window_serves_waiters_in_order() -> None:
-    """Past the budget, requests go one at a time, in the order they came."""
-    window = RequestWindow(2, 0.05)
-    order: list[int] = []
-
-    async def request(n: int) -> None:
-        await window.acquire()
-        order.append(n)
-
-    await asyncio.gather(*(request(n) for n in range(7)))
-    assert order == list(range(7))

@@ -18,11 +18,7 @@ from pytest_homeassistant_custom_component.common import MockConfigEntry, MockUs
 import voluptuous as vol
 
 from custom_components.presence_bridge.const import DOMAIN, SUBENTRY_USER
-from custom_components.presence_bridge.delivery import (
-    STORAGE_VERSION,
-    DeliveryOutcome,
-    SendThrottle,
-)
+from custom_components.presence_bridge.delivery import STORAGE_VERSION, DeliveryOutcome
 
 from .conftest import ALICE_ID, ALICE_SUBENTRY, BOB_ID, advance
 from .fake_zoom import FakeZoom
@@ -401,48 +397,6 @@ async def test_an_accepted_change_writes_one_state(hass: HomeAssistant) -> None:
     await hass.async_block_till_done()
     assert changes == ["away"]
     assert hass.states.get(ALICE).attributes["pending"] is False
-
-
-async def test_the_throttle_serves_waiters_in_order_one_per_slot() -> None:
-    """With one slot, 50 updates run one after another, in the order they came."""
-    throttle = SendThrottle(1)
-    order: list[int] = []
-    in_flight = 0
-
-    async def update(n: int) -> None:
-        nonlocal in_flight
-        async with throttle:
-            in_flight += 1
-            assert in_flight == 1
-            await asyncio.sleep(0)
-            order.append(n)
-            in_flight -= 1
-
-    await asyncio.gather(*(update(n) for n in range(50)))
-    assert order == list(range(50))
-
-
-async def test_a_cancelled_waiter_leaves_the_line_and_passes_its_slot_on() -> None:
-    """An update cancelled while waiting (entry unloading) neither keeps nor loses a slot."""
-    throttle = SendThrottle(1)
-    await throttle.__aenter__()
-    waiting = asyncio.ensure_future(throttle.__aenter__())
-    handed = asyncio.ensure_future(throttle.__aenter__())
-    await asyncio.sleep(0)
-    waiting.cancel()
-    with pytest.raises(asyncio.CancelledError):
-        await waiting
-    await throttle.__aexit__(None, None, None)
-    await handed  # the slot went past the cancelled waiter to the next in line
-    # A waiter handed the slot and cancelled before it ran passes the slot on.
-    late = asyncio.ensure_future(throttle.__aenter__())
-    after = asyncio.ensure_future(throttle.__aenter__())
-    await asyncio.sleep(0)
-    await throttle.__aexit__(None, None, None)
-    late.cancel()
-    with pytest.raises(asyncio.CancelledError):
-        await late
-    await after
 
 
 def test_a_queued_outcome_without_time_says_why() -> None:

@@ -21,7 +21,6 @@ from .const import (
     CONF_URL,
     CONF_USER_ID,
     DOMAIN,
-    MAX_CONCURRENT_SENDS,
     PROVIDER_ZULIP,
     SUBENTRY_USER,
 )
@@ -32,7 +31,7 @@ from .coordinator import (
     PresenceBridgeData,
     PresenceCoordinator,
 )
-from .delivery import DeliveryQueue, DesiredPresence, PresenceSession, SendThrottle, WishStore
+from .delivery import DeliveryQueue, DesiredPresence, PresenceSession, WishStore
 from .entity import signal_person_added
 from .providers import async_create_client
 from .services import async_setup_services
@@ -82,22 +81,38 @@ async def async_setup_entry(hass: HomeAssistant, entry: PresenceBridgeConfigEntr
     coordinator = PresenceCoordinator(hass, entry, client)
     wishes = WishStore(hass, entry.entry_id)
     await wishes.async_load()
-    data = PresenceBridgeData(
-        coordinator,
-        throttle=SendThrottle(MAX_CONCURRENT_SENDS),
-        wishes=wishes,
-        setup_options=dict(entry.options),
-    )
+    data = PresenceBridgeData(coordinator, wishes=wishes, setup_options=dict(entry.options))
     for subentry in entry.get_subentries_of_type(SUBENTRY_USER):
         _add_person(hass, entry, data, subentry)
 
-    await coordinator.async_config_entry_first_refresh()
+    if client.poll_requests(len(data.people)) <= client.budget.burst:
+        await coordinator.async_config_entry_first_refresh()
+        read_later = False
+    else:
+        # More people than one burst of the budget: load now, read them at its pace.
+        await coordinator.async_prepare()
+        read_later = True
     entry.runtime_data = data
-    for subentry_id in data.people:
-        _resume_person(data, subentry_id)
+    if read_later:
+        entry.async_create_background_task(
+            hass, _async_read_then_resume(data), f"{DOMAIN} first read {entry.entry_id}"
+        )
+    else:
+        _resume_people(data)
     await hass.config_entries.async_forward_entry_setups(entry, PLATFORMS)
     entry.async_on_unload(entry.add_update_listener(_async_entry_updated))
     return ENTRY_SUCCESS
+
+
+async def _async_read_then_resume(data: PresenceBridgeData) -> None:
+    """The first read of a large account; then restored wishes not reported yet are sent."""
+    await data.coordinator.async_refresh()
+    _resume_people(data)
+
+
+def _resume_people(data: PresenceBridgeData) -> None:
+    for subentry_id in data.people:
+        _resume_person(data, subentry_id)
 
 
 def _add_person(
@@ -123,7 +138,7 @@ def _add_person(
             wish_type=wish_type,
             min_interval=interval,
             on_auth_failure=partial(entry.async_start_reauth, hass),
-            throttle=data.throttle,
+            budget=client.budget,
         )
         data.wishes.async_register(subentry.subentry_id, kind, delivery)
         return delivery
@@ -135,7 +150,6 @@ def _add_person(
                 keep=partial(client.keep_session, person.user_id),
                 end=partial(client.end_session, person.user_id),
                 lifetime=client.session_lifetime,
-                throttle=data.throttle,
             )
             data.wishes.async_register(subentry.subentry_id, "session", person.session)
         person.presence_queue = queue(
@@ -254,6 +268,7 @@ async def async_unload_entry(hass: HomeAssistant, entry: PresenceBridgeConfigEnt
     if not await hass.config_entries.async_unload_platforms(entry, PLATFORMS):
         return False
     data = entry.runtime_data
+    data.client.budget.close()  # what waits for a slot stays wanted, and is kept
     for person in data.people.values():
         for queue in person.queues:
             await queue.async_close()

@@ -462,6 +462,8 @@ class PresenceBridgeOptionsFlow(OptionsFlow):
             ),
         }
         entry: PresenceBridgeConfigEntry = self.config_entry
+        if (provider_options := PROVIDERS[entry.data[CONF_PROVIDER]].options) is not None:
+            fields |= provider_options(options)
         if (
             entry.state is ConfigEntryState.LOADED
             and entry.runtime_data.client.capabilities.presence_session

@@ -25,6 +25,8 @@ CONF_UPDATE_INTERVAL: Final = "update_interval"
 CONF_TENANT_ID: Final = "tenant_id"
 CONF_LOGIN_URL: Final = "login_url"
 CONF_KEEP_SESSION: Final = "keep_session"
+CONF_PLAN: Final = "plan"
+CONF_REQUESTS_PER_MINUTE: Final = "requests_per_minute"
 
 PROVIDER_ZOOM: Final = "zoom"
 PROVIDER_VONAGE: Final = "vonage"
@@ -38,8 +40,6 @@ SUBENTRY_USER: Final = "user"
 
 DEFAULT_UPDATE_INTERVAL = timedelta(seconds=60)
 DEFAULT_DND_DURATION: Final = 20
-MAX_CONCURRENT_SENDS: Final = 4
-"""Updates one account sends at once, however many people a service call targets."""
 
 ATTR_PRESENCE: Final = "presence"
 ATTR_DURATION: Final = "duration"

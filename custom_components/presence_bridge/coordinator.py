@@ -3,17 +3,22 @@
 A failed read keeps what was last read: the people stay available and controllable (their
 wishes are queued), and their entities say since when what they show is stale. Only a person
 the provider says no longer exists becomes unavailable.
+
+Reads wait in the account's request budget behind every change: a poll may use half of the
+budget, and when one of all the people needs more, the interval is stretched to fit, and a
+repair issue says so with the numbers.
 """
 
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field, replace
 from datetime import timedelta
+import math
 from typing import Any
 
 from homeassistant.config_entries import ConfigEntry
 from homeassistant.core import HomeAssistant, callback
-from homeassistant.exceptions import ConfigEntryAuthFailed
+from homeassistant.exceptions import ConfigEntryAuthFailed, ConfigEntryNotReady
 from homeassistant.helpers import issue_registry as ir
 from homeassistant.helpers.update_coordinator import TimestampDataUpdateCoordinator, UpdateFailed
 
@@ -37,8 +42,11 @@ from .const import (
     LOGGER,
     SUBENTRY_USER,
 )
-from .delivery import DeliveryQueue, DesiredPresence, PresenceSession, SendThrottle, WishStore
+from .delivery import DeliveryQueue, DesiredPresence, PresenceSession, WishStore
 from .helpers import translate_error
+
+READ_SHARE = 0.5
+"""Share of the account's request budget a poll may use; the rest is kept for changes."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -64,6 +72,24 @@ class AccountSnapshot:
     presence_options: tuple[str, ...] = ()
 
 
+@dataclass(frozen=True, slots=True)
+class PollPlan:
+    """How often the account is read, and why."""
+
+    people: int
+    requests: int
+    """Requests one poll costs."""
+    wanted: timedelta
+    """The interval set in the options."""
+    interval: timedelta
+    """The interval chosen: the wanted one, or longer when a poll would not fit the budget."""
+
+    @property
+    def stretched(self) -> bool:
+        """Whether the budget made the interval longer than wanted."""
+        return self.interval > self.wanted
+
+
 @dataclass
 class PersonRuntime:
     """What one controlled person (a `user` subentry) needs while the entry runs."""
@@ -86,8 +112,6 @@ class PresenceBridgeData:
     """The entry's runtime data."""
 
     coordinator: PresenceCoordinator
-    throttle: SendThrottle
-    """Shared by the entry's queues: how fast the account sends."""
     wishes: WishStore
     """The people's delivery state, kept across reloads and restarts."""
     setup_options: dict[str, object]
@@ -114,16 +138,56 @@ class PresenceCoordinator(TimestampDataUpdateCoordinator[AccountSnapshot]):
     ) -> None:
         """Poll at the interval set in the options."""
         interval = entry.options.get(CONF_UPDATE_INTERVAL)
+        self.wanted_interval = timedelta(seconds=interval) if interval else DEFAULT_UPDATE_INTERVAL
         super().__init__(
             hass,
             LOGGER,
             config_entry=entry,
             # Not the title: for Zulip it holds an email address, and the name is logged.
             name=f"{DOMAIN} {entry.entry_id}",
-            update_interval=timedelta(seconds=interval) if interval else DEFAULT_UPDATE_INTERVAL,
+            update_interval=self.wanted_interval,
             always_update=False,
         )
         self.client = client
+        self.poll_plan: PollPlan | None = None
+
+    async def async_prepare(self) -> None:
+        """Check the account without reading anyone: the first poll then runs in the background.
+
+        Raises what a failed first refresh would (reauth, or not ready).
+        """
+        try:
+            await self._async_setup()
+        except ConfigEntryAuthFailed:
+            raise
+        except UpdateFailed as err:
+            raise ConfigEntryNotReady(
+                translation_domain=err.translation_domain,
+                translation_key=err.translation_key,
+                translation_placeholders=err.translation_placeholders,
+            ) from err
+        self.data = AccountSnapshot()
+
+    def _plan_polls(self, people: int) -> None:
+        """Stretch the interval when a poll of `people` would take more than READ_SHARE of
+        the budget over it, and say so in a repair issue; shrink it back when it fits."""
+        budget = self.client.budget
+        requests = self.client.poll_requests(people)
+        needed = timedelta(seconds=math.ceil(requests * budget.per / (budget.limit * READ_SHARE)))
+        plan = PollPlan(people, requests, self.wanted_interval, max(self.wanted_interval, needed))
+        self.poll_plan = plan
+        self.update_interval = plan.interval
+        self._set_issue(
+            "poll_stretched",
+            plan.stretched,
+            {
+                "people": str(people),
+                "requests": str(requests),
+                "budget": f"{budget.limit} requests per {budget.per:g} s",
+                "interval": str(round(plan.interval.total_seconds())),
+                "wanted": str(round(plan.wanted.total_seconds())),
+            },
+        )
 
     @callback
     def async_set_accepted(
@@ -156,6 +220,7 @@ class PresenceCoordinator(TimestampDataUpdateCoordinator[AccountSnapshot]):
             subentry.subentry_id: subentry.data[CONF_USER_ID]
             for subentry in self.config_entry.get_subentries_of_type(SUBENTRY_USER)
         }
+        self._plan_polls(len(user_ids))
         client = self.client
         with self._provider_errors():
             presences = (

@@ -1,4 +1,4 @@
-"""Delivery of wanted presences and statuses: one queue per person, one throttle per account.
+"""Delivery of wanted presences and statuses: one queue per person, in the account's budget.
 
 Each person's undelivered wish, last delivery time (the provider's per-person window) and pending
 retry are kept in one `Store` per entry (`WishStore`), so a reload, a restart or a reauth loses
@@ -7,7 +7,6 @@ nothing a user asked for.
 
 from abc import ABC, abstractmethod
 import asyncio
-from collections import deque
 from collections.abc import Awaitable, Callable, Coroutine
 from dataclasses import asdict, dataclass
 from datetime import datetime, timedelta
@@ -24,18 +23,12 @@ from .api import (
     ProviderUnavailableError,
     RateLimitedError,
 )
+from .api.budget import BACKOFF_FIRST, RequestBudget, backoff
 from .const import DOMAIN, LOGGER
 
-BACKOFF_FIRST = 5.0
-BACKOFF_MAX = 300.0
 STORAGE_VERSION = 1
 SAVE_DELAY = 1.0
 """Seconds a change waits before the Store writes it, so that a burst is one write."""
-
-
-def backoff(failures: int) -> float:
-    """Seconds to wait after `failures` failures in a row: 5, 10, 20, … up to 300."""
-    return min(BACKOFF_MAX, BACKOFF_FIRST * 2 ** (max(failures, 1) - 1))
 
 
 @dataclass(frozen=True, slots=True)
@@ -69,79 +62,6 @@ class DeliveryOutcome:
         if self.error:
             answer["error"] = self.error
         return answer
-
-
-class SendThrottle:
-    """How fast one account sends: bounded concurrency, slowed down by account-wide 429s.
-
-    A 429 for the whole account halves how many updates may be in flight and pauses
-    every queue of the account (for `Retry-After`, but at least a backoff that grows with
-    each 429 in a row); each success afterwards lets one more update run at once.
-    """
-
-    def __init__(self, limit: int) -> None:
-        """Allow at most `limit` updates in flight."""
-        self._max = limit
-        self.limit = limit
-        self._in_flight = 0
-        self._waiters: deque[asyncio.Future[None]] = deque()
-        """Updates waiting for a slot, in order; each is handed one as it frees up."""
-        self._rate_limits = 0
-        self.paused_until: datetime | None = None
-
-    def opens(self) -> datetime:
-        """When the account may send again."""
-        now = dt_util.utcnow()
-        return max(now, self.paused_until) if self.paused_until else now
-
-    async def __aenter__(self) -> None:
-        """Take a free slot, or wait in line for one (only the first in line is woken)."""
-        if self._in_flight < self.limit and not self._waiters:
-            self._in_flight += 1
-            return
-        waiter = asyncio.get_running_loop().create_future()
-        self._waiters.append(waiter)
-        try:
-            await waiter
-        except asyncio.CancelledError:
-            if waiter.done() and not waiter.cancelled():
-                self._in_flight -= 1  # handed a slot, but gone: pass it on
-                self._wake()
-            else:
-                self._waiters.remove(waiter)
-            raise
-
-    async def __aexit__(self, *exc_info: object) -> None:
-        """Free the slot, and hand it to the next in line."""
-        self._in_flight -= 1
-        self._wake()
-
-    def _wake(self) -> None:
-        """Hand each free slot to the next waiter in line: one wake-up per slot."""
-        while self._waiters and self._in_flight < self.limit:
-            self._in_flight += 1
-            self._waiters.popleft().set_result(None)
-
-    def rate_limited(self, retry_after: float | None) -> datetime:
-        """Slow the account down after a 429; returns when it may send again.
-
-        The other updates of a burst that was already paused for do not slow it further.
-        A `Retry-After` of 0 or in the past still waits the backoff: no retry storm.
-        """
-        if self.paused_until and self.paused_until > dt_util.utcnow():
-            return self.paused_until
-        self._rate_limits += 1
-        self.limit = max(1, self.limit // 2)
-        wait = max(retry_after or 0, backoff(self._rate_limits))
-        self.paused_until = max(self.opens(), dt_util.utcnow() + timedelta(seconds=wait))
-        LOGGER.debug("Rate limited: %d in flight at most, pausing %.0f s", self.limit, wait)
-        return self.paused_until
-
-    def succeeded(self) -> None:
-        """Speed up again, one slot per success."""
-        self._rate_limits = 0
-        self.limit = min(self._max, self.limit + 1)
-        self._wake()
 
 
 class _Timed(ABC):
@@ -199,9 +119,10 @@ class DeliveryQueue[T](_Timed):
 
     The provider allows one update per person every `min_interval` seconds: a
     change inside that window waits for it to open and only the latest value is
-    sent. Rate limits and transient failures are waited out (see `SendThrottle`
-    and `backoff`); a refused credential keeps the wish until the entry is set up again
-    with new ones. Waiting uses Home Assistant's timers, so nothing sleeps.
+    sent, when the account's request budget gives it a slot. Rate limits and transient
+    failures are waited out (see `RequestBudget` and `backoff`); a refused credential keeps
+    the wish until the entry is set up again with new ones. A window or a retry is waited
+    for with Home Assistant's timers.
     """
 
     def __init__(
@@ -212,7 +133,7 @@ class DeliveryQueue[T](_Timed):
         wish_type: Callable[..., T],
         min_interval: float,
         on_auth_failure: Callable[[], None],
-        throttle: SendThrottle,
+        budget: RequestBudget,
     ) -> None:
         """Deliver through `send`, at most `min_interval` seconds apart.
 
@@ -223,7 +144,7 @@ class DeliveryQueue[T](_Timed):
         self._wish_type = wish_type
         self._min_interval = timedelta(seconds=min_interval)
         self._on_auth_failure = on_auth_failure
-        self._throttle = throttle
+        self._budget = budget
         self._idle = asyncio.Event()
         self._idle.set()
         self._last_sent_at: datetime | None = None
@@ -275,8 +196,9 @@ class DeliveryQueue[T](_Timed):
     async def async_submit(self, desired: T) -> DeliveryOutcome:
         """Want `desired`: send it now if nothing holds it back, else queue it.
 
-        An error on an immediate send that waiting cannot fix is raised, and the
-        wanted state is dropped.
+        Queued behind the account's budget, it takes its place in the budget's line at
+        once, and the answer says when its slot should come. An error on an immediate
+        send that waiting cannot fix is raised, and the wanted state is dropped.
         """
         self.desired = desired
         if not self._idle.is_set() or self._cancel_timer is not None or self._closed:
@@ -286,6 +208,8 @@ class DeliveryQueue[T](_Timed):
             return self._wait_for_credentials(self.last_error)
         if (opens := self._opens()) > dt_util.utcnow():
             return self._send_later(opens)
+        if (wait := self._budget.wait_estimate()) > 0:
+            return self._send_later(dt_util.utcnow(), expected=wait)
         return await self._async_deliver(immediate=True)
 
     async def async_close(self) -> None:
@@ -296,7 +220,7 @@ class DeliveryQueue[T](_Timed):
 
     def _opens(self) -> datetime:
         """When this person may be sent to: their window and the account's pause."""
-        opens = self._throttle.opens()
+        opens = dt_util.utcnow() + timedelta(seconds=self._budget.paused_for())
         if self._last_sent_at is None:
             return opens
         return max(opens, self._last_sent_at + self._min_interval)
@@ -319,14 +243,11 @@ class DeliveryQueue[T](_Timed):
         self._idle.clear()
         self.send_at = None
         try:
-            async with self._throttle:
-                if (paused_until := self._throttle.opens()) > dt_util.utcnow():
-                    # The account was paused while this update waited for a slot.
-                    return self._send_later(paused_until)
-                await self._send(desired)
+            await self._send(desired)
         except RateLimitedError as err:
             if err.account_wide:
-                return self._retry(err, self._throttle.rate_limited(err.retry_after))
+                # The budget has paused the account; all its queues retry paced, in its line.
+                return self._retry(err, self._opens())
             # This person only: their `Retry-After`, else their window.
             wait = err.retry_after or self._min_interval.total_seconds()
             return self._retry(err, self._after(wait, BACKOFF_FIRST))
@@ -347,7 +268,6 @@ class DeliveryQueue[T](_Timed):
             return self._retry(failure, self._after(None, backoff(self._failures)))
         finally:
             self._idle.set()
-        self._throttle.succeeded()
         self._last_sent_at = dt_util.utcnow()
         self._delivered = desired
         self._failures = 0
@@ -392,11 +312,12 @@ class DeliveryQueue[T](_Timed):
         LOGGER.debug("Delivery will be retried at %s: %s", not_before, err)
         return self._send_later(max(self._opens(), not_before))
 
-    def _send_later(self, when: datetime) -> DeliveryOutcome:
-        self.send_at = when
+    def _send_later(self, when: datetime, *, expected: float = 0.0) -> DeliveryOutcome:
+        """Send at `when`; `expected` more seconds are the budget's line, estimated."""
+        self.send_at = when + timedelta(seconds=expected)
         self._arm(when)
         self._notify()
-        return DeliveryOutcome(queued=True, send_at=when)
+        return DeliveryOutcome(queued=True, send_at=self.send_at)
 
 
 class PresenceSession(_Timed):
@@ -404,7 +325,7 @@ class PresenceSession(_Timed):
 
     Graph shows a preferred presence only while the person has a presence session; without a
     Teams client running they would show Offline. So, from a presence sent until `automatic`,
-    the session is renewed when 80 % of its lifetime has passed, through the account's throttle,
+    the session is renewed when 80 % of its lifetime has passed, in the account's budget,
     and its end time is kept in the Store so that a reload or a restart carries on. A failed
     renewal is retried with the backoff; it never fails the presence sent with it.
     """
@@ -418,14 +339,12 @@ class PresenceSession(_Timed):
         keep: Callable[[], Awaitable[None]],
         end: Callable[[], Awaitable[None]],
         lifetime: float,
-        throttle: SendThrottle,
     ) -> None:
         """Keep the session with `keep`, end it with `end`; it lasts `lifetime` seconds."""
         super().__init__(hass, self._async_renew)
         self._keep = keep
         self._end = end
         self._lifetime = timedelta(seconds=lifetime)
-        self._throttle = throttle
         self._failures = 0
         self.until: datetime | None = None
         """When the session ends unless renewed; None while none is kept."""
@@ -447,7 +366,7 @@ class PresenceSession(_Timed):
             self._arm(self.until - self._lifetime * (1 - self.RENEW_AT))
 
     async def async_keep(self) -> None:
-        """A presence was just sent (in the account's throttle): keep the session now."""
+        """A presence was just sent: keep the session now."""
         await self._async_refresh()
 
     async def async_end(self) -> None:
@@ -469,10 +388,9 @@ class PresenceSession(_Timed):
         self._disarm()
 
     async def _async_renew(self, _now: datetime) -> None:
-        """A renewal is due: in its turn with the account's other requests."""
+        """A renewal is due (it waits its turn in the account's budget)."""
         self._cancel_timer = None
-        async with self._throttle:
-            await self._async_refresh()
+        await self._async_refresh()
 
     async def _async_refresh(self) -> None:
         try:

@@ -1,11 +1,12 @@
 """Diagnostics: the entry, its people and their delivery state, with secrets redacted."""
 
+from dataclasses import asdict
 from typing import Any
 
 from homeassistant.components.diagnostics.util import async_redact_data
 from homeassistant.core import HomeAssistant
 
-from .coordinator import PresenceBridgeConfigEntry
+from .coordinator import PresenceBridgeConfigEntry, PresenceCoordinator
 
 TO_REDACT = {
     "access_token",
@@ -60,7 +61,22 @@ async def async_get_config_entry_diagnostics(
             },
             "subentries": [subentry.as_dict() for subentry in entry.subentries.values()],
             "last_update_success": data.coordinator.last_update_success,
+            "polls": _polls(data.coordinator),
+            "budget": asdict(data.client.budget.state()),
             "people": people,
         },
         TO_REDACT,
     )
+
+
+def _polls(coordinator: PresenceCoordinator) -> dict[str, Any] | None:
+    """How often the account is read, and whether its budget stretched the interval."""
+    if (plan := coordinator.poll_plan) is None:
+        return None
+    return {
+        "people": plan.people,
+        "requests_per_poll": plan.requests,
+        "interval_wanted": plan.wanted.total_seconds(),
+        "interval": plan.interval.total_seconds(),
+        "stretched": plan.stretched,
+    }

@@ -6,6 +6,7 @@ from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass
 from typing import ClassVar
 
+from .budget import RequestBudget
 from .errors import InvalidRequestError, InvalidStatusTextError, NotFoundError, is_control_character
 
 
@@ -102,6 +103,12 @@ class ProviderClient(ABC):
     """One provider account and the people it can act for."""
 
     manufacturer: ClassVar[str]
+    budget: RequestBudget
+    """The account's request budget, which every request of the account waits in."""
+
+    def poll_requests(self, people: int) -> int:
+        """Requests one poll of `people` people costs: by default one read each."""
+        return people
 
     @property
     def can_add_people(self) -> bool:

@@ -131,6 +131,10 @@ class ProviderUnavailableError(PresenceBridgeError):
         self.retry_after = retry_after
 
 
+class BudgetClosedError(ProviderUnavailableError):
+    """The account's client was closed (its entry unloads) while a request waited to be sent."""
+
+
 class UnexpectedResponseError(ProviderUnavailableError):
     """An answer the provider's API does not give: a proxy's or captive portal's page,
     another server's (a wrong URL), an unexpected status, or a body that is malformed,

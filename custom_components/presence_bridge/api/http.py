@@ -7,7 +7,6 @@ asks for (`Retry-After`, `X-RateLimit-Reset`) is None or positive, and at most M
 """
 
 import asyncio
-from collections import deque
 from collections.abc import Awaitable, Callable, Collection, Mapping
 import contextlib
 from dataclasses import dataclass
@@ -25,6 +24,7 @@ from urllib.parse import urlsplit
 
 import aiohttp
 
+from .budget import RequestBudget, monotonic
 from .errors import (
     AuthenticationError,
     InvalidRequestError,
@@ -49,11 +49,6 @@ MAX_WAIT = 3600.0
 _CHUNK = 64 * 1024
 _EMAIL = re.compile(r"[^/?#&=;\s]+(?:@|%40)[^/?#&=;\s]+", re.IGNORECASE)
 _MARKUP = re.compile(r"<[!/?a-zA-Z]")
-
-
-def monotonic() -> float:
-    """`time.monotonic()`, looked up at each call: a default clock tests can move."""
-    return time.monotonic()
 
 
 def check_url(url: str) -> str:
@@ -313,35 +308,6 @@ class TokenGetter:
             self._on_rejected(value)
 
 
-class RequestWindow:
-    """At most `limit` requests in any `per` seconds: a budget a provider publishes.
-
-    Graph allows 1,500 presence requests per 30 s per app and tenant. A request past the
-    budget waits until the oldest one leaves the window; waiters go in the order they came,
-    one at a time.
-    """
-
-    def __init__(self, limit: int, per: float, *, clock: Callable[[], float] | None = None) -> None:
-        """Allow `limit` requests per `per` seconds, on `clock` (monotonic, looked up per call)."""
-        self._limit = limit
-        self._per = per
-        self._clock = clock
-        self._sent: deque[float] = deque()
-        self._turn = asyncio.Lock()
-
-    async def acquire(self) -> None:
-        """Wait, if need be, until one more request fits the window; then count it."""
-        async with self._turn:
-            while True:
-                now = self._clock() if self._clock else monotonic()
-                while self._sent and self._sent[0] <= now - self._per:
-                    self._sent.popleft()
-                if len(self._sent) < self._limit:
-                    self._sent.append(now)
-                    return
-                await asyncio.sleep(self._sent[0] + self._per - now)
-
-
 class HttpCore:
     """Sends requests for one provider account and turns failures into our errors."""
 
@@ -356,11 +322,11 @@ class HttpCore:
         timeout: float = DEFAULT_TIMEOUT,
         clock: Callable[[], float] | None = None,
         is_success: Callable[[Any], bool] | None = None,
-        window: RequestWindow | None = None,
+        budget: RequestBudget | None = None,
     ) -> None:
         """Set up requests against `base_url` (checked: `check_url`), with bearer tokens
-        from `tokens` (a `TokenCache`, a `TokenGetter`) if given, each request counted
-        against `window`, the provider's published budget, if given.
+        from `tokens` (a `TokenCache`, a `TokenGetter`) if given, each request waiting
+        for its slot in `budget`, the account's, if given.
 
         `clock` (Unix time) defaults to `time.time`, looked up at each call.
         `is_success` is the provider's test of a success's JSON body, if it has one
@@ -374,9 +340,7 @@ class HttpCore:
         self._timeout = timeout
         self._clock = clock
         self._is_success = is_success
-        self._window = window
-        self._exhausted_until = 0.0
-        """When (Unix time) a provider that said `X-RateLimit-Remaining: 0` resets."""
+        self.budget = budget
         self._capped: set[str] = set()
         """The headers whose waits were cut to MAX_WAIT, and logged, already."""
 
@@ -391,6 +355,7 @@ class HttpCore:
         headers: Mapping[str, str] | None = None,
         authenticate: bool = True,
         expect_status: int | Collection[int] = 200,
+        read: bool | None = None,
     ) -> Any:
         """Send one request to `path` under the base URL; return the JSON body (None
         when empty) or raise one of our errors.
@@ -399,17 +364,20 @@ class HttpCore:
         `is_success` accepts; any other answer below 400 is an `UnexpectedResponseError`.
         With a token source (and `authenticate`), a 401 drops the token and the request
         is sent once more with a new one; if the source has none but the same, the 401
-        stands. Redirects are not followed.
+        stands. Redirects are not followed. In the budget, a request is a read (served after
+        every waiting write) when `read` says so, by default when it is a GET.
         """
         expected = {expect_status} if isinstance(expect_status, int) else set(expect_status)
-        now = self._now()
-        if (wait := self._exhausted_until - now) > 0:
-            raise RateLimitedError("The provider's request budget is used up", retry_after=wait)
+        read = method == "GET" if read is None else read
         url = f"{self.base_url}{path}"
         all_headers = self._headers | dict(headers or {})
-        token = await self._tokens.get() if self._tokens and authenticate else None
+        token: str | None = None
         for attempt in range(2):
-            if token is not None:
+            if self.budget is not None:
+                # The slot first: a wait for it may outlive a token fetched before it.
+                await self.budget.acquire(read=read)
+            if self._tokens and authenticate:
+                token = await self._tokens.get()
                 all_headers["Authorization"] = f"Bearer {token}"
             status, raw, content_type, response_headers = await self._send(
                 method=method,
@@ -424,13 +392,18 @@ class HttpCore:
                     "%s %s was refused with 401; fetching a new token", method, _redact(url)
                 )
                 self._tokens.invalidate(token)
-                if (renewed := await self._tokens.get()) != token:
-                    token = renewed
+                if await self._tokens.get() != token:
                     continue
             break
         self._note_budget(response_headers)
         if status >= 400:
-            raise self._error(status, _error_body(raw, content_type), response_headers)
+            error = self._error(status, _error_body(raw, content_type), response_headers)
+            if self.budget and isinstance(error, RateLimitedError) and error.account_wide:
+                hint = response_headers.get("X-RateLimit-Limit", "").strip()
+                self.budget.throttled(error.retry_after, int(hint) if hint.isdigit() else None)
+            raise error
+        if self.budget:
+            self.budget.succeeded()
         if status not in expected:
             wanted = "/".join(map(str, sorted(expected)))
             raise UnexpectedResponseError(f"Unexpected answer: HTTP {status}, not {wanted}")
@@ -480,14 +453,13 @@ class HttpCore:
         return MAX_WAIT
 
     def _note_budget(self, headers: Mapping[str, str]) -> None:
-        """Hold further requests back once the provider says none are left until a reset."""
-        if headers.get("X-RateLimit-Remaining", "").strip() != "0":
+        """Hold the budget's requests back once the provider says none are left until a reset."""
+        if not self.budget or headers.get("X-RateLimit-Remaining", "").strip() != "0":
             return
         with contextlib.suppress(ValueError):
-            now = self._now()
             reset = float(headers.get("X-RateLimit-Reset", ""))
-            if (wait := self._bounded("X-RateLimit-Reset", reset - now)) is not None:
-                self._exhausted_until = now + wait
+            if (wait := self._bounded("X-RateLimit-Reset", reset - self._now())) is not None:
+                self.budget.exhausted(wait)
 
     async def _send(
         self,
@@ -503,8 +475,6 @@ class HttpCore:
 
         Error texts name neither the URL nor what the server sent.
         """
-        if self._window is not None:
-            await self._window.acquire()
         try:
             async with asyncio.timeout(self._timeout):
                 async with self.session.request(

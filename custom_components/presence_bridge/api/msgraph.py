@@ -23,6 +23,7 @@ from functools import partial
 from html.parser import HTMLParser
 import json
 import logging
+import math
 import re
 from typing import Any, ClassVar, override
 import unicodedata
@@ -51,19 +52,18 @@ from .errors import (
     RateLimitedError,
     UnexpectedResponseError,
 )
+from .budget import RequestBudget, monotonic
 from .http import (
     DEFAULT_TIMEOUT,
     AccessToken,
     ErrorResponse,
     HttpCore,
-    RequestWindow,
     TokenCache,
     TokenGetter,
     check_url,
     expect_objects,
     expect_type,
     first_text,
-    monotonic,
 )
 
 _LOGGER = logging.getLogger(__name__)
@@ -312,6 +312,7 @@ class GraphClient(PresenceClient, StatusClient):
     duration_range = (5, 240)
     RATE_LIMIT: ClassVar[tuple[int, float]] = (1500, 30.0)
     """Graph's presence budget: requests per seconds, per app and tenant (§4.8)."""
+    RATE_WINDOW_SLACK: ClassVar[float] = 1.05
     SESSION_LIFETIME: ClassVar[int] = 3600
     session_lifetime = SESSION_LIFETIME
     automatic_option = AUTOMATIC
@@ -339,6 +340,10 @@ class GraphClient(PresenceClient, StatusClient):
         session (or `client_id`, which is taken for it). Anything else is a ValueError.
         """
         self.delegated = get_token is not None
+        # 5 % longer than Graph's own window: a request counts when it arrives, later.
+        self.budget = RequestBudget(
+            self.RATE_LIMIT[0], self.RATE_LIMIT[1] * self.RATE_WINDOW_SLACK, clock=clock
+        )
         if self.delegated:
             if tenant_id or client_secret:
                 raise ValueError("Give either get_token or tenant_id and client_secret, not both")
@@ -361,6 +366,7 @@ class GraphClient(PresenceClient, StatusClient):
                 map_error=map_token_error,
                 headers={"Accept": "application/json"},
                 timeout=timeout,
+                budget=self.budget,
             )
             parts = urlsplit(check_url(api_url))
             self._resource = f"{parts.scheme}://{parts.netloc}"
@@ -375,8 +381,7 @@ class GraphClient(PresenceClient, StatusClient):
             tokens=tokens,
             headers={"Accept": "application/json"},
             timeout=timeout,
-            # 5 % longer than Graph's own window: a request counts when it arrives, later.
-            window=RequestWindow(self.RATE_LIMIT[0], self.RATE_LIMIT[1] * 1.05),
+            budget=self.budget,
         )
         self._clock = clock
         self._stash: _Stash | None = None
@@ -506,6 +511,11 @@ class GraphClient(PresenceClient, StatusClient):
         return {user_id: reading.presence for user_id, reading in readings.items()}
 
     @override
+    def poll_requests(self, people: int) -> int:
+        """People are read in batches of PRESENCE_BATCH; statuses come with their presence."""
+        return math.ceil(people / PRESENCE_BATCH)
+
+    @override
     async def get_statuses(self, user_ids: Iterable[str]) -> dict[str, StatusMessage]:
         """Each person's status message as text; none is ""; HTML is reduced to its text."""
         readings = await self._poll("status", user_ids)
@@ -555,6 +565,7 @@ class GraphClient(PresenceClient, StatusClient):
                 "POST",
                 "/communications/getPresencesByUserId",
                 json_body={"ids": guids[start : start + PRESENCE_BATCH]},
+                read=True,
             )
             body = expect_type(body, dict, "the presences")
             for item in expect_objects(body.get("value"), "value"):

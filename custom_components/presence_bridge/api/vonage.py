@@ -5,6 +5,7 @@ from collections import Counter
 from collections.abc import Callable, Iterable
 from functools import partial
 import logging
+import math
 import re
 from typing import Any, override
 
@@ -19,6 +20,7 @@ from .errors import (
     PresenceBridgeError,
     RateLimitedError,
 )
+from .budget import RequestBudget, monotonic
 from .http import (
     AccessToken,
     ErrorMapper,
@@ -28,7 +30,6 @@ from .http import (
     expect_objects,
     expect_type,
     first_text,
-    monotonic,
 )
 
 REGIONS = ("emea", "nam", "apac")
@@ -37,6 +38,8 @@ ACCEPT = "application/vnd.newvoicemedia.v1+json"
 USERS_READ = "users:read"
 USERS_WRITE = "users:write"
 PRESENCE_BATCH = 50
+DEFAULT_REQUESTS_PER_MINUTE = 60
+"""Where the account's budget starts: VCC publishes no limit, so the budget adapts to 429s."""
 """The most user ids one `presences/users` query may name."""
 _GUID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
 LISTING_REUSE = 300.0
@@ -125,16 +128,25 @@ class VonageClient(PresenceClient):
         client_secret: str,
         auth_url: str | None = None,
         api_url: str | None = None,
+        requests_per_minute: int = DEFAULT_REQUESTS_PER_MINUTE,
         clock: Callable[[], float] = monotonic,
     ) -> None:
-        """Set up the client; nothing is sent until the first call. None URLs are the region's."""
+        """Set up the client; nothing is sent until the first call. None URLs are the region's.
+
+        The account's request budget starts at `requests_per_minute` and halves on each 429
+        (VCC's fair usage limit covers every API of the account, the token's too).
+        """
         if region not in REGIONS:
             raise ValueError(f"Unknown VCC region {region!r}; valid: {', '.join(REGIONS)}")
         self._client_id = client_id
         self._client_secret = client_secret
         api_url = (api_url or default_api_url(region)).rstrip("/")
+        self.budget = RequestBudget(requests_per_minute, 60.0, clock=clock)
         self._auth = HttpCore(
-            session, auth_url or default_auth_url(region), map_error=map_vonage_error
+            session,
+            auth_url or default_auth_url(region),
+            map_error=map_vonage_error,
+            budget=self.budget,
         )
         self._tokens = TokenCache(partial(self._fetch_token, USERS_WRITE), clock=clock)
         self._read_tokens = TokenCache(partial(self._fetch_token, USERS_READ), clock=clock)
@@ -146,6 +158,7 @@ class VonageClient(PresenceClient):
                 map_error=map_error,
                 tokens=tokens,
                 headers={"Accept": ACCEPT},
+                budget=self.budget,
             )
 
         self.http = gateway("/agents", map_vonage_error, self._tokens)
@@ -247,6 +260,11 @@ class VonageClient(PresenceClient):
             name = first_text(item, "name") or " ".join(names).strip() or email or user_id
             users.append(RemoteUser(user_id, name, email))
         return users
+
+    @override
+    def poll_requests(self, people: int) -> int:
+        """The presence definitions, and the people in batches of PRESENCE_BATCH."""
+        return 1 + math.ceil(people / PRESENCE_BATCH)
 
     @override
     async def get_presences(self, user_ids: Iterable[str]) -> dict[str, Presence]:

@@ -19,6 +19,7 @@ from .errors import (
     UnexpectedResponseError,
     UserNotSignedInError,
 )
+from .budget import RequestBudget, monotonic
 from .http import (
     AccessToken,
     ErrorResponse,
@@ -26,11 +27,13 @@ from .http import (
     TokenCache,
     expect_type,
     first_text,
-    monotonic,
 )
 
 DEFAULT_API_URL = "https://api.zoom.us/v2"
 DEFAULT_OAUTH_URL = "https://zoom.us"
+REQUESTS_PER_SECOND = {"free": 2, "pro": 20, "business": 60}
+"""The account's budget by plan: Zoom's "Medium" label, where the presence endpoints are."""
+DEFAULT_PLAN = "pro"
 
 
 class ZoomStatus(StrEnum):
@@ -104,16 +107,28 @@ class ZoomClient(PresenceClient):
         client_secret: str,
         api_url: str = DEFAULT_API_URL,
         oauth_url: str = DEFAULT_OAUTH_URL,
+        plan: str = DEFAULT_PLAN,
         clock: Callable[[], float] = monotonic,
     ) -> None:
-        """Set up the client; nothing is sent until the first call. Bad URLs are refused."""
+        """Set up the client; nothing is sent until the first call. Bad URLs are refused.
+
+        `plan` (a key of REQUESTS_PER_SECOND) sets the account's request budget.
+        """
         self._account_id = account_id
         self._client_auth = aiohttp.encode_basic_auth(client_id, client_secret)
         self._tokens = TokenCache(self._fetch_token, clock=clock)
+        self.budget = RequestBudget(REQUESTS_PER_SECOND[plan], 1.0, clock=clock)
         headers = {"Accept": "application/json"}
-        self._auth = HttpCore(session, oauth_url, map_error=map_zoom_error, headers=headers)
+        self._auth = HttpCore(
+            session, oauth_url, map_error=map_zoom_error, headers=headers, budget=self.budget
+        )
         self.http = HttpCore(
-            session, api_url, map_error=map_zoom_error, tokens=self._tokens, headers=headers
+            session,
+            api_url,
+            map_error=map_zoom_error,
+            tokens=self._tokens,
+            headers=headers,
+            budget=self.budget,
         )
 
     @property

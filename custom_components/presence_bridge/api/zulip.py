@@ -17,6 +17,7 @@ from .errors import (
     PresenceBridgeError,
     RateLimitedError,
 )
+from .budget import RequestBudget, monotonic
 from .http import (
     ErrorResponse,
     HttpCore,
@@ -29,6 +30,8 @@ from .http import (
 )
 
 USER_AGENT = "PresenceBridge/0.1.0"
+RATE_LIMIT = (200, 60.0)
+"""Zulip's default API budget: requests per seconds, per user (§3.8)."""
 READ_STATUS_LEVEL = 262
 """Zulip 9.0: `GET /users/{user_id}/status`."""
 ADMIN_STATUS_LEVEL = 407
@@ -155,8 +158,13 @@ class ZulipClient(StatusClient):
         clock: Callable[[], float] | None = None,
     ) -> None:
         """Set up the client; nothing is sent until the first call. `url` must pass
-        `check_url`: the API key goes to it."""
+        `check_url`: the API key goes to it. `clock` (Unix time) reads `X-RateLimit-Reset`.
+
+        The budget is Zulip's default of 200 requests a minute per user; the server's
+        `X-RateLimit-Remaining` and `X-RateLimit-Reset` hold it back when its own limit is lower.
+        """
         check_url(url)
+        self.budget = RequestBudget(*RATE_LIMIT, clock=clock or monotonic)
         self.http = HttpCore(
             session,
             f"{normalize_url(url)}/api/v1",
@@ -167,6 +175,7 @@ class ZulipClient(StatusClient):
             },
             clock=clock,
             is_success=_is_success,
+            budget=self.budget,
         )
         self._me: RemoteUser | None = None
         self.feature_level = 0

@@ -135,3 +135,5 @@ class ProviderRecord:
     """How its account is set up, identified and named; None for a sign-in (OAuth) flow."""
     create_client: ClientFactory
     """Its client for an entry's data, on Home Assistant's shared session."""
+    options: Callable[[Mapping[str, Any]], dict[vol.Marker, Any]] | None = None
+    """Its own fields of the options form, with the entry's options as defaults."""

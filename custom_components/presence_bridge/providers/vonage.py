@@ -6,17 +6,30 @@ from typing import Any
 from homeassistant.config_entries import ConfigEntry
 from homeassistant.core import HomeAssistant
 from homeassistant.helpers.aiohttp_client import async_get_clientsession
-from homeassistant.helpers.selector import SelectSelector, SelectSelectorConfig, SelectSelectorMode
+from homeassistant.helpers.selector import (
+    NumberSelector,
+    NumberSelectorConfig,
+    NumberSelectorMode,
+    SelectSelector,
+    SelectSelectorConfig,
+    SelectSelectorMode,
+)
 import voluptuous as vol
 
 from custom_components.presence_bridge.api import VonageClient
-from custom_components.presence_bridge.api.vonage import REGIONS, default_api_url, default_auth_url
+from custom_components.presence_bridge.api.vonage import (
+    DEFAULT_REQUESTS_PER_MINUTE,
+    REGIONS,
+    default_api_url,
+    default_auth_url,
+)
 from custom_components.presence_bridge.const import (
     CONF_API_URL,
     CONF_AUTH_URL,
     CONF_CLIENT_ID,
     CONF_CLIENT_SECRET,
     CONF_REGION,
+    CONF_REQUESTS_PER_MINUTE,
     PROVIDER_VONAGE,
 )
 
@@ -41,7 +54,24 @@ async def _async_create_client(
         client_secret=data[CONF_CLIENT_SECRET],
         auth_url=data.get(CONF_AUTH_URL) or None,
         api_url=data.get(CONF_API_URL) or None,
+        requests_per_minute=int(
+            entry.options.get(CONF_REQUESTS_PER_MINUTE, DEFAULT_REQUESTS_PER_MINUTE)
+            if entry
+            else DEFAULT_REQUESTS_PER_MINUTE
+        ),
     )
+
+
+def _options(options: Mapping[str, Any]) -> dict[vol.Marker, Any]:
+    """Where the account's adaptive request budget starts."""
+    default = options.get(CONF_REQUESTS_PER_MINUTE, DEFAULT_REQUESTS_PER_MINUTE)
+    return {
+        vol.Required(CONF_REQUESTS_PER_MINUTE, default=default): NumberSelector(
+            NumberSelectorConfig(
+                min=1, max=6000, step=1, unit_of_measurement="requests/min", mode=NumberSelectorMode.BOX
+            )
+        )
+    }
 
 
 RECORD = ProviderRecord(
@@ -63,4 +93,5 @@ RECORD = ProviderRecord(
         prepare=_vonage_data,
     ),
     create_client=_async_create_client,
+    options=_options,
 )

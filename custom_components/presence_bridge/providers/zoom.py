@@ -6,16 +6,23 @@ from typing import Any
 from homeassistant.config_entries import ConfigEntry
 from homeassistant.core import HomeAssistant
 from homeassistant.helpers.aiohttp_client import async_get_clientsession
+from homeassistant.helpers.selector import SelectSelector, SelectSelectorConfig, SelectSelectorMode
 import voluptuous as vol
 
 from custom_components.presence_bridge.api import ZoomClient
-from custom_components.presence_bridge.api.zoom import DEFAULT_API_URL, DEFAULT_OAUTH_URL
+from custom_components.presence_bridge.api.zoom import (
+    DEFAULT_API_URL,
+    DEFAULT_OAUTH_URL,
+    DEFAULT_PLAN,
+    REQUESTS_PER_SECOND,
+)
 from custom_components.presence_bridge.const import (
     CONF_ACCOUNT_ID,
     CONF_API_URL,
     CONF_CLIENT_ID,
     CONF_CLIENT_SECRET,
     CONF_OAUTH_URL,
+    CONF_PLAN,
     PROVIDER_ZOOM,
 )
 
@@ -38,7 +45,21 @@ async def _async_create_client(
         client_secret=data[CONF_CLIENT_SECRET],
         api_url=data.get(CONF_API_URL) or DEFAULT_API_URL,
         oauth_url=data.get(CONF_OAUTH_URL) or DEFAULT_OAUTH_URL,
+        plan=entry.options.get(CONF_PLAN, DEFAULT_PLAN) if entry else DEFAULT_PLAN,
     )
+
+
+def _options(options: Mapping[str, Any]) -> dict[vol.Marker, Any]:
+    """The account's plan, which sets its request budget."""
+    return {
+        vol.Required(CONF_PLAN, default=options.get(CONF_PLAN, DEFAULT_PLAN)): SelectSelector(
+            SelectSelectorConfig(
+                options=list(REQUESTS_PER_SECOND),
+                translation_key=CONF_PLAN,
+                mode=SelectSelectorMode.LIST,
+            )
+        )
+    }
 
 
 RECORD = ProviderRecord(
@@ -60,4 +81,5 @@ RECORD = ProviderRecord(
         first_person="ask",
     ),
     create_client=_async_create_client,
+    options=_options,
 )
