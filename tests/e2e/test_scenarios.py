@@ -354,3 +354,42 @@ def test_5_reauthenticate_after_the_secret_is_revoked(
     browser.check_translated("Devices & services after reauthentication")
     assert "Reconfigure" not in browser.text()
     assert browser.visited, "no page was checked for raw translation keys"
+
+
+def test_6_a_queued_change_survives_a_restart(
+    browser: Browser, hass: HassProcess, sandbox: SandboxProcess
+) -> None:
+    """Zoom takes one update per person per minute: a second change waits, Home Assistant is
+    restarted meanwhile, and the change reaches Zoom after the restart."""
+    since = sandbox.mark("zoom")
+    call(hass, "set_presence", {"entity_id": BOB, "presence": "do_not_disturb"})
+    queued = call(hass, "set_presence", {"entity_id": BOB, "presence": "away"})
+    assert queued[BOB]["result"] == "queued", queued
+    attributes = hass.state(BOB)["attributes"]
+    assert attributes["pending"] and attributes["send_at"], attributes
+
+    hass.stop()
+    before = writes(sandbox, "zoom", since, "PUT")
+    assert {"status": "Away"} not in [write["body"] for write in before], before
+    hass.start()
+
+    wait_for(
+        lambda: any(
+            write["body"] == {"status": "Away"} for write in writes(sandbox, "zoom", since, "PUT")
+        ),
+        timeout=120,
+        what="the queued change to reach Zoom after the restart",
+    )
+    bob = [
+        w for w in writes(sandbox, "zoom", since, "PUT") if w["path"].endswith("02/presence_status")
+    ]
+    assert bob[-1] == {
+        "path": "/v2/users/ZsBobBaker000000000002/presence_status",
+        "body": {"status": "Away"},
+    }
+    assert [w["body"]["status"] for w in bob].count("Away") == 1, bob
+    wait_for(lambda: state_of(hass, BOB) == "away", timeout=30, what="Bob's state after it")
+    browser.goto(f"/config/devices/device/{device_id(hass, BOB)}")
+    browser.page.get_by_text("Bob Baker").first.wait_for()
+    browser.check_translated("Bob's device page after the restart")
+    browser.shot("6-after-restart")
