@@ -56,6 +56,7 @@ def choose(browser: Browser, select: str, option: str) -> None:
     row = browser.page.locator("hui-select-entity-row", has_text=select).first
     row.locator("ha-select").click()
     row.get_by_role("menuitem", name=option, exact=True).click()
+    row.get_by_role("menuitem").first.wait_for(state="hidden")
 
 
 def device_id(hass: HassProcess, entity_id: str) -> str:
