@@ -59,6 +59,22 @@ async def advance(hass: HomeAssistant, freezer: FrozenDateTimeFactory, seconds: 
     await hass.async_block_till_done(wait_background_tasks=True)
 
 
+async def run_for(
+    hass: HomeAssistant, freezer: FrozenDateTimeFactory, seconds: float, step: float = 1.0
+) -> None:
+    """Move the clock `seconds` ahead a `step` at a time, as time passes for real.
+
+    Unlike `advance`, it does not wait for background tasks (polls) between steps: one may be
+    waiting for its turn in an account's request budget, which only a later step brings. At
+    the end they must all be done.
+    """
+    for _ in range(round(seconds / step)):
+        freezer.tick(timedelta(seconds=step))
+        async_fire_time_changed(hass)
+        await hass.async_block_till_done()
+    await hass.async_block_till_done(wait_background_tasks=True)
+
+
 START = 1_700_000_000.0
 """Where the api tests' manual clock starts (Unix time)."""
 

@@ -294,7 +294,9 @@ async def test_used_up_budget_holds_requests_back(
     async def last(request: web.Request) -> web.Response:
         received.append(clock())
         reset = str(clock() + 30)
-        return web.json_response({}, headers={"X-RateLimit-Remaining": "0", "X-RateLimit-Reset": reset})
+        return web.json_response(
+            {}, headers={"X-RateLimit-Remaining": "0", "X-RateLimit-Reset": reset}
+        )
 
     app = web.Application()
     app.router.add_get("/last", last)

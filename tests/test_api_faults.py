@@ -30,9 +30,8 @@ from custom_components.presence_bridge.api import (
     VonageClient,
     ZoomClient,
     ZulipClient,
-    http,
+    budget,
 )
-from custom_components.presence_bridge.api import budget
 from custom_components.presence_bridge.api.budget import BACKOFF_FIRST
 from custom_components.presence_bridge.api.errors import MESSAGE_LIMIT
 from custom_components.presence_bridge.api.http import MAX_BODY_BYTES, MAX_WAIT

@@ -467,17 +467,20 @@ async def test_add_person_needs_loaded_entry(
 async def test_options_change_interval_and_reload(
     hass: HomeAssistant, fake_zoom: FakeZoom, init_integration: MockConfigEntry
 ) -> None:
-    """The update interval is stored in the options and the coordinator uses it after the reload."""
+    """The update interval and Zoom's plan are stored in the options; after the reload the
+    coordinator polls at that interval and the account's budget is the plan's."""
+    assert init_integration.runtime_data.client.budget.limit == 20  # Pro, the default
     result = await hass.config_entries.options.async_init(init_integration.entry_id)
     assert result["type"] is FlowResultType.FORM
     result = await hass.config_entries.options.async_configure(
-        result["flow_id"], {"update_interval": 120}
+        result["flow_id"], {"update_interval": 120, "plan": "free"}
     )
     assert result["type"] is FlowResultType.CREATE_ENTRY
-    assert init_integration.options == {"update_interval": 120}
+    assert init_integration.options == {"update_interval": 120, "plan": "free"}
     await hass.async_block_till_done()
     assert init_integration.state is ConfigEntryState.LOADED
     assert init_integration.runtime_data.coordinator.update_interval.total_seconds() == 120
+    assert init_integration.runtime_data.client.budget.limit == 2
 
 
 @pytest.mark.parametrize("blank", ["account_id", "client_id", "client_secret", "user_id"])

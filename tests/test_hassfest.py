@@ -817,7 +817,8 @@ async def shown(
         keep(config, await entry.start_reauth_flow(hass), flows)
         keep(config, await entry.start_reconfigure_flow(hass), flows)
     options = hass.config_entries.options
-    for entry in (init_integration, graph_entry):  # Teams adds the presence session switch
+    # Teams adds the presence session switch; each provider its own fields (Zoom's plan, …).
+    for entry in (init_integration, graph_entry, *idle):
         keep(("options",), await options.async_init(entry.entry_id), options)
     subentries = hass.config_entries.subentries
     for subentry_type in HANDLERS[DOMAIN].async_get_supported_subentry_types(init_integration):

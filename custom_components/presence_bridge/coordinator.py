@@ -156,16 +156,8 @@ class PresenceCoordinator(TimestampDataUpdateCoordinator[AccountSnapshot]):
 
         Raises what a failed first refresh would (reauth, or not ready).
         """
-        try:
-            await self._async_setup()
-        except ConfigEntryAuthFailed:
-            raise
-        except UpdateFailed as err:
-            raise ConfigEntryNotReady(
-                translation_domain=err.translation_domain,
-                translation_key=err.translation_key,
-                translation_placeholders=err.translation_placeholders,
-            ) from err
+        with self._provider_errors(ConfigEntryNotReady):
+            await self.client.prepare()
         self.data = AccountSnapshot()
 
     def _plan_polls(self, people: int) -> None:
@@ -257,23 +249,25 @@ class PresenceCoordinator(TimestampDataUpdateCoordinator[AccountSnapshot]):
         return AccountSnapshot(people, frozenset(gone_people), options)
 
     @contextmanager
-    def _provider_errors(self) -> Iterator[None]:
-        """Provider errors as the coordinator's: reauth, repair issue, or a failed update."""
+    def _provider_errors(
+        self, failure: type[UpdateFailed | ConfigEntryNotReady] = UpdateFailed
+    ) -> Iterator[None]:
+        """Provider errors as the coordinator's: reauth, repair issue, or a `failure`."""
         try:
             yield
         except AuthenticationError as err:
             raise translate_error(err, ConfigEntryAuthFailed) from err
         except PermissionMissingError as err:
             self._set_issue("missing_permission", True, {"scope": err.scope or "-"})
-            raise translate_error(err, UpdateFailed) from err
+            raise translate_error(err, failure) from err
         except RateLimitedError as err:
             # Say when the next read really comes: without `Retry-After`, at the next interval.
             retry_in = err.retry_after or self.update_interval.total_seconds()  # type: ignore[union-attr]
-            failure = translate_error(err, UpdateFailed, retry_in=retry_in)
-            failure.retry_after = err.retry_after
-            raise failure from err
+            failed = translate_error(err, failure, retry_in=retry_in)
+            failed.retry_after = err.retry_after
+            raise failed from err
         except PresenceBridgeError as err:
-            raise translate_error(err, UpdateFailed) from err
+            raise translate_error(err, failure) from err
 
     def _set_issue(
         self,

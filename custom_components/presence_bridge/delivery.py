@@ -8,6 +8,7 @@ nothing a user asked for.
 from abc import ABC, abstractmethod
 import asyncio
 from collections.abc import Awaitable, Callable, Coroutine
+from contextlib import nullcontext
 from dataclasses import asdict, dataclass
 from datetime import datetime, timedelta
 from typing import Any, override
@@ -150,6 +151,8 @@ class DeliveryQueue[T](_Timed):
         self._last_sent_at: datetime | None = None
         self._delivered: T | None = None
         self._failures = 0
+        self._reserved = False
+        """Whether the armed timer is this queue's slot, reserved in the account's budget."""
         self.desired: T | None = None
         """The newest wanted state not yet accepted by the provider."""
         self.send_at: datetime | None = None
@@ -196,9 +199,9 @@ class DeliveryQueue[T](_Timed):
     async def async_submit(self, desired: T) -> DeliveryOutcome:
         """Want `desired`: send it now if nothing holds it back, else queue it.
 
-        Queued behind the account's budget, it takes its place in the budget's line at
-        once, and the answer says when its slot should come. An error on an immediate
-        send that waiting cannot fix is raised, and the wanted state is dropped.
+        When the account's budget has no slot free now, it reserves the next one, and the
+        answer says when that comes: a call never waits for the budget. An error on an
+        immediate send that waiting cannot fix is raised, and the wanted state is dropped.
         """
         self.desired = desired
         if not self._idle.is_set() or self._cancel_timer is not None or self._closed:
@@ -208,8 +211,8 @@ class DeliveryQueue[T](_Timed):
             return self._wait_for_credentials(self.last_error)
         if (opens := self._opens()) > dt_util.utcnow():
             return self._send_later(opens)
-        if (wait := self._budget.wait_estimate()) > 0:
-            return self._send_later(dt_util.utcnow(), expected=wait)
+        if self._budget.wait_estimate() > 0:
+            return self._take_turn()
         return await self._async_deliver(immediate=True)
 
     async def async_close(self) -> None:
@@ -234,16 +237,33 @@ class DeliveryQueue[T](_Timed):
             self.desired = None
             self.send_at = None
             self._notify()
+        elif self._reserved and self._budget.paused_for() > 0:
+            # A 429 since the slot was reserved: a new turn once the pause is over.
+            self._reserved = False
+            self._send_later(self._opens())
         elif self.desired is not None:
+            if not self._reserved and self._budget.wait_estimate() > 0:
+                self._take_turn()
+                return
             await self._async_deliver(immediate=False)
+
+    def _take_turn(self) -> DeliveryOutcome:
+        """Reserve the next slot of the account's budget, and send when it comes.
+
+        Waiting is Home Assistant's timer, not a task in the budget's line.
+        """
+        self._reserved = True
+        return self._send_later(dt_util.utcnow() + timedelta(seconds=self._budget.reserve()))
 
     async def _async_deliver(self, *, immediate: bool) -> DeliveryOutcome:
         desired = self.desired
         assert desired is not None
         self._idle.clear()
         self.send_at = None
+        reserved, self._reserved = self._reserved, False
         try:
-            await self._send(desired)
+            with self._budget.reserved() if reserved else nullcontext():
+                await self._send(desired)
         except RateLimitedError as err:
             if err.account_wide:
                 # The budget has paused the account; all its queues retry paced, in its line.
@@ -312,12 +332,11 @@ class DeliveryQueue[T](_Timed):
         LOGGER.debug("Delivery will be retried at %s: %s", not_before, err)
         return self._send_later(max(self._opens(), not_before))
 
-    def _send_later(self, when: datetime, *, expected: float = 0.0) -> DeliveryOutcome:
-        """Send at `when`; `expected` more seconds are the budget's line, estimated."""
-        self.send_at = when + timedelta(seconds=expected)
+    def _send_later(self, when: datetime) -> DeliveryOutcome:
+        self.send_at = when
         self._arm(when)
         self._notify()
-        return DeliveryOutcome(queued=True, send_at=self.send_at)
+        return DeliveryOutcome(queued=True, send_at=when)
 
 
 class PresenceSession(_Timed):

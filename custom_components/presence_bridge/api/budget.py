@@ -5,7 +5,8 @@ window), one every `per / limit` seconds, but `burst` of them at once after a qu
 a few changes go out at once, and a long line is paced. Writes (changes a user asked
 for, token requests, keep-alives) are served before reads (polls): a change waits for at
 most the one slot under way, never for a whole poll. Waiters are woken in order, one per
-free slot.
+free slot. A change may also reserve its slot ahead (`reserve`), and be sent when it comes
+(`reserved`), so that nothing waits in the line meanwhile.
 
 An account-wide 429 lowers the limit (to what the provider says it is, or by half) and
 pauses the account; sending then resumes at the budget's pace, not all at once. The limit
@@ -19,7 +20,9 @@ simulated one) may run the waits too, with a `call_later(delay, callback)` of it
 
 import asyncio
 from collections import deque
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass
 import logging
 import time
@@ -36,13 +39,17 @@ SLOT_TOLERANCE = 1e-3
 """Seconds by which a slot may be early: a timer fires when its time is reached, and a sum of
 floating-point seconds may miss that by a hair."""
 BURST_SECONDS = 1.0
-MIN_BURST = 5
-"""By default, a budget lets one second's share of its window go at once, but at least 5."""
+MIN_BURST = 10
+"""By default, a budget lets one second's share of its window go at once, but at least 10."""
 
 
 def backoff(failures: int) -> float:
     """Seconds to wait after `failures` failures in a row: 5, 10, 20, … up to 300."""
     return min(BACKOFF_MAX, BACKOFF_FIRST * 2 ** (max(failures, 1) - 1))
+
+
+_RESERVED: ContextVar[RequestBudget | None] = ContextVar("reserved_budget_slot", default=None)
+"""The budget whose slot the current task reserved, for its next request."""
 
 
 def monotonic() -> float:
@@ -133,20 +140,45 @@ class RequestBudget:
         spacing = self.per / self.limit
         return max(0.0, first) + len(self._writes) * spacing
 
+    def reserve(self) -> float:
+        """Take the next free slot for a write to come; returns the seconds until it.
+
+        The write is then sent under `reserved()`, when its slot has come.
+        """
+        now = self._clock()
+        slot = self._next_slot(now)
+        self._grant(slot)
+        self._rearm()
+        return max(0.0, slot - now)
+
+    @contextmanager
+    def reserved(self) -> Iterator[None]:
+        """The next request of this task takes the slot it reserved, without waiting."""
+        token = _RESERVED.set(self)
+        try:
+            yield
+        finally:
+            _RESERVED.reset(token)
+
     async def acquire(self, *, read: bool = False) -> None:
         """Wait for a slot (reads after every waiting write), then count the request.
 
-        Raises `BudgetClosedError` once the budget is closed, also while waiting.
+        A slot reserved for this task (see `reserved`) is taken at once. Raises
+        `BudgetClosedError` once the budget is closed, also while waiting.
         """
         if self._closed:
             raise BudgetClosedError("The account's requests have stopped")
+        if _RESERVED.get() is self:
+            _RESERVED.set(None)
+            return
         now = self._clock()
         if not self._writes and not self._reads and self._next_slot(now) <= now + SLOT_TOLERANCE:
             self._grant(now)
             return
         waiter = asyncio.get_running_loop().create_future()
         (self._reads if read else self._writes).append(waiter)
-        self._serve()
+        if self._timer is None:  # else the armed timer serves the line in turn
+            self._serve()
         try:
             await waiter
         except asyncio.CancelledError:

@@ -31,6 +31,7 @@ from urllib.parse import quote, urlsplit
 
 import aiohttp
 
+from .budget import RequestBudget, monotonic
 from .client import (
     OWN_USER,
     Presence,
@@ -52,7 +53,6 @@ from .errors import (
     RateLimitedError,
     UnexpectedResponseError,
 )
-from .budget import RequestBudget, monotonic
 from .http import (
     DEFAULT_TIMEOUT,
     AccessToken,

@@ -11,6 +11,7 @@ from typing import Any, override
 
 import aiohttp
 
+from .budget import RequestBudget, monotonic
 from .client import Presence, PresenceClient, RemoteUser
 from .errors import (
     AuthenticationError,
@@ -20,7 +21,6 @@ from .errors import (
     PresenceBridgeError,
     RateLimitedError,
 )
-from .budget import RequestBudget, monotonic
 from .http import (
     AccessToken,
     ErrorMapper,

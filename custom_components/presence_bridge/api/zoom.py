@@ -8,6 +8,7 @@ from urllib.parse import quote
 
 import aiohttp
 
+from .budget import RequestBudget, monotonic
 from .client import Presence, PresenceClient, RemoteUser, gather_known
 from .errors import (
     AuthenticationError,
@@ -19,15 +20,7 @@ from .errors import (
     UnexpectedResponseError,
     UserNotSignedInError,
 )
-from .budget import RequestBudget, monotonic
-from .http import (
-    AccessToken,
-    ErrorResponse,
-    HttpCore,
-    TokenCache,
-    expect_type,
-    first_text,
-)
+from .http import AccessToken, ErrorResponse, HttpCore, TokenCache, expect_type, first_text
 
 DEFAULT_API_URL = "https://api.zoom.us/v2"
 DEFAULT_OAUTH_URL = "https://zoom.us"

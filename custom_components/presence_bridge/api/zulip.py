@@ -8,6 +8,7 @@ from urllib.parse import quote, urlsplit, urlunsplit
 
 import aiohttp
 
+from .budget import RequestBudget, monotonic
 from .client import OWN_USER, RemoteUser, StatusClient, StatusMessage, gather_known
 from .emoji import UNICODE_EMOJI
 from .errors import (
@@ -17,7 +18,6 @@ from .errors import (
     PresenceBridgeError,
     RateLimitedError,
 )
-from .budget import RequestBudget, monotonic
 from .http import (
     ErrorResponse,
     HttpCore,

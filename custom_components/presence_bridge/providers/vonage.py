@@ -68,7 +68,11 @@ def _options(options: Mapping[str, Any]) -> dict[vol.Marker, Any]:
     return {
         vol.Required(CONF_REQUESTS_PER_MINUTE, default=default): NumberSelector(
             NumberSelectorConfig(
-                min=1, max=6000, step=1, unit_of_measurement="requests/min", mode=NumberSelectorMode.BOX
+                min=1,
+                max=6000,
+                step=1,
+                unit_of_measurement="requests/min",
+                mode=NumberSelectorMode.BOX,
             )
         )
     }
