@@ -394,3 +394,56 @@ def test_6_a_queued_change_survives_a_restart(
     browser.page.get_by_text("Bob Baker").first.wait_for()
     browser.check_translated("Bob's device page after the restart")
     browser.shot("6-after-restart")
+
+
+def test_7_sign_in_to_teams_as_yourself(
+    browser: Browser, hass: HassProcess, sandbox: SandboxProcess
+) -> None:
+    """The delegated Teams sign-in: application credentials added from the flow, the sandbox's
+    one-button consent page in the pop-up, and the signed-in person's entry."""
+    sign_in = sandbox.info["msgraph"]["sign_in"]
+    page = browser.page
+
+    def fill_sign_in_form() -> None:
+        page.get_by_text("Sign in to Microsoft Teams").wait_for()
+        browser.check_translated("the Teams sign-in form")
+        field(browser, "tenant").fill(sign_in["tenant"])
+        page.get_by_text("Server addresses").click()
+        field(browser, "login_url").fill(sign_in["server_addresses"]["login_url"])
+        field(browser, "api_url").fill(sign_in["server_addresses"]["api_url"])
+
+    open_add_integration(browser, "Microsoft Teams (sign in as yourself)")
+    fill_sign_in_form()
+    submit(browser)
+    # No application credentials yet: Home Assistant asks for them, then starts over.
+    credentials = page.locator("dialog-add-application-credential")
+    credentials.locator("input[name=name]").fill("Sandbox")
+    credentials.locator("input[name=clientId]").fill(
+        sign_in["application_credentials"]["client_id"]
+    )
+    secret = sign_in["application_credentials"]["client_secret"]
+    credentials.locator("input[name=clientSecret]").fill(secret)
+    credentials.get_by_role("button", name="Add").click()
+    page.get_by_text("Choose a provider").wait_for()
+    page.get_by_text("Microsoft Teams (sign in as yourself)", exact=True).click()
+    fill_sign_in_form()
+    since = sandbox.mark("msgraph")
+    with browser.context.expect_page() as popup_info:
+        submit(browser)
+    consent = popup_info.value
+    consent.get_by_text("Sandbox sign-in").wait_for()
+    assert "Megan Bowen" in consent.inner_text("body")
+    consent.screenshot(path=browser.artifacts / "7-consent-page.png")
+    consent.get_by_role("button", name="Accept").click()
+    finish(browser)
+
+    assert "Microsoft Teams Megan Bowen" in [entry["title"] for entry in hass.entries()]
+    received = [(r["method"], r["path"], r["body"]) for r in sandbox.requests("msgraph", since)]
+    token_forms = [body for method, path, body in received if path.endswith("/oauth2/v2.0/token")]
+    assert [form["grant_type"] for form in token_forms][:1] == ["authorization_code"], received
+    assert ("GET", "/v1.0/me", None) in received
+    wait_for(
+        lambda: state_of(hass, "select.megan_bowen_presence") not in (None, "unavailable"),
+        timeout=30,
+        what="Megan's Presence select",
+    )
