@@ -4,7 +4,7 @@ Nothing here imports Home Assistant or the test harness: the tests talk to both 
 over HTTP only, as a person's browser and a REST client would.
 """
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 import contextlib
 from dataclasses import dataclass, field
 import json
@@ -413,11 +413,3 @@ def clean_artifacts() -> Path:
     shutil.rmtree(ARTIFACTS, ignore_errors=True)
     ARTIFACTS.mkdir(parents=True)
     return ARTIFACTS
-
-
-@contextlib.contextmanager
-def step(name: str) -> Iterator[None]:
-    """Time a scenario step, printed with `-s`."""
-    start = time.monotonic()
-    yield
-    print(f"  {name}: {time.monotonic() - start:.1f} s")  # noqa: T201
