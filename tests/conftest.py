@@ -4,6 +4,7 @@ import asyncio
 from collections.abc import AsyncGenerator, Callable, Generator
 from datetime import timedelta
 import logging
+import time
 from unittest.mock import patch
 
 import aiohttp
@@ -65,13 +66,21 @@ async def run_for(
     """Move the clock `seconds` ahead a `step` at a time, as time passes for real.
 
     Unlike `advance`, it does not wait for background tasks (polls) between steps: one may be
-    waiting for its turn in an account's request budget, which only a later step brings. At
-    the end they must all be done.
+    waiting for its turn in an account's request budget, which only a later step brings.
+    Instead, each step lets a few real milliseconds pass, so that their requests reach the
+    fakes within the step. At the end they must all be done.
     """
+
+    async def settle() -> None:
+        for _ in range(3):
+            await hass.async_block_till_done()
+            await hass.async_add_executor_job(time.sleep, 0.005)
+
     for _ in range(round(seconds / step)):
+        await settle()
         freezer.tick(timedelta(seconds=step))
         async_fire_time_changed(hass)
-        await hass.async_block_till_done()
+    await settle()
     await hass.async_block_till_done(wait_background_tasks=True)
 
 

@@ -85,8 +85,8 @@ async def async_setup_entry(hass: HomeAssistant, entry: PresenceBridgeConfigEntr
     for subentry in entry.get_subentries_of_type(SUBENTRY_USER):
         _add_person(hass, entry, data, subentry)
 
-    if client.poll_requests(len(data.people)) <= client.budget.burst:
-        await coordinator.async_config_entry_first_refresh()
+    if client.poll_requests(len(data.people)) < client.budget.burst:  # and a token
+        await coordinator.async_first_read()
         read_later = False
     else:
         # More people than one burst of the budget: load now, read them at its pace.

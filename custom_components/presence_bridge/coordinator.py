@@ -150,6 +150,19 @@ class PresenceCoordinator(TimestampDataUpdateCoordinator[AccountSnapshot]):
         )
         self.client = client
         self.poll_plan: PollPlan | None = None
+        self._polls_started = 0
+        self._accepted_in_poll: dict[str, int] = {}
+        """Subentry id → the poll under way when the provider last accepted a change of theirs."""
+
+    async def async_first_read(self) -> None:
+        """The first refresh, before the platforms. A rate-limited one does not hold the entry
+        back: the people show what is known until the next poll reads them."""
+        try:
+            await self.async_config_entry_first_refresh()
+        except ConfigEntryNotReady:
+            if not isinstance(getattr(self.last_exception, "__cause__", None), RateLimitedError):
+                raise
+            self.data = AccountSnapshot()
 
     async def async_prepare(self) -> None:
         """Check the account without reading anyone: the first poll then runs in the background.
@@ -195,6 +208,7 @@ class PresenceCoordinator(TimestampDataUpdateCoordinator[AccountSnapshot]):
         queue; so the other entities are not rewritten and the poll is not moved.
         A status's None fields were not sent, so they keep their known value.
         """
+        self._accepted_in_poll[subentry_id] = self._polls_started
         known = self.data.people.get(subentry_id, PersonState())
         if presence is not None:
             known = replace(known, presence=presence)
@@ -213,6 +227,8 @@ class PresenceCoordinator(TimestampDataUpdateCoordinator[AccountSnapshot]):
             for subentry in self.config_entry.get_subentries_of_type(SUBENTRY_USER)
         }
         self._plan_polls(len(user_ids))
+        self._polls_started += 1
+        poll = self._polls_started
         client = self.client
         with self._provider_errors():
             presences = (
@@ -240,6 +256,11 @@ class PresenceCoordinator(TimestampDataUpdateCoordinator[AccountSnapshot]):
                 gone_people.add(subentry_id)
                 continue
             known = self.data.people.get(subentry_id, PersonState()) if self.data else PersonState()
+            if self._accepted_in_poll.get(subentry_id, 0) >= poll:
+                # A change was accepted while this poll waited its turn: it may have read
+                # the person before it, so what was accepted stands until the next poll.
+                people[subentry_id] = known
+                continue
             people[subentry_id] = PersonState(
                 presences[user_id] if presences is not None else None,
                 # Without read-back, a status is what was last sent.

@@ -20,6 +20,7 @@ from homeassistant.util import dt as dt_util
 
 from .api import (
     AuthenticationError,
+    BudgetClosedError,
     PresenceBridgeError,
     ProviderUnavailableError,
     RateLimitedError,
@@ -414,6 +415,8 @@ class PresenceSession(_Timed):
     async def _async_refresh(self) -> None:
         try:
             await self._keep()
+        except BudgetClosedError:
+            return  # the entry unloads; the Store keeps `until`, and setup renews in time
         except PresenceBridgeError as err:
             self._failures += 1
             LOGGER.warning("Could not keep the presence session: %s", err)

@@ -12,6 +12,7 @@ from .client import (
 )
 from .errors import (
     AuthenticationError,
+    BudgetClosedError,
     InvalidRequestError,
     InvalidStatusTextError,
     InvalidTenantError,
@@ -32,6 +33,7 @@ from .zulip import ZulipClient
 __all__ = [
     "OWN_USER",
     "AuthenticationError",
+    "BudgetClosedError",
     "Capabilities",
     "GraphClient",
     "InvalidRequestError",

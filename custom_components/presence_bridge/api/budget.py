@@ -202,7 +202,8 @@ class RequestBudget:
     def throttled(self, retry_after: float | None, limit_hint: int | None = None) -> float:
         """The provider refused a request for the whole account (a 429): slow down.
 
-        The limit drops to `limit_hint` (what the provider says it is) or by half, and the
+        The limit drops to `limit_hint` (what the provider says it is; one above what was set
+        is another limit's, such as a daily one) or by half, and the
         account pauses for `retry_after`, but at least a backoff that grows with each 429
         in a row; afterwards requests are paced at the new limit. Returns the pause (s).
         """
@@ -211,9 +212,13 @@ class RequestBudget:
         if self._paused_until > now:
             return self._paused_until - now  # a request of the same burst: already paused
         self._throttled_in_a_row += 1
-        self._ceiling = (self.limit, now)
-        lowered = limit_hint if limit_hint is not None and 0 < limit_hint < self.limit else None
-        self._set_limit(lowered or max(1, self.limit // 2), now)
+        if limit_hint is not None and 0 < limit_hint <= self.configured_limit:
+            # The provider named its limit: keep to it, and do not probe above it for a while.
+            self._ceiling = (limit_hint + 1, now)
+            self._set_limit(min(self.limit, limit_hint), now)
+        else:
+            self._ceiling = (self.limit, now)
+            self._set_limit(max(1, self.limit // 2), now)
         wait = max(retry_after or 0.0, backoff(self._throttled_in_a_row))
         self._pause_until(now + wait)
         _LOGGER.debug(
