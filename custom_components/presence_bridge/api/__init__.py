@@ -1,5 +1,6 @@
 """Typed asyncio clients for the providers' presence APIs, with no Home Assistant import."""
 
+from .availability import Availability
 from .client import (
     OWN_USER,
     Capabilities,
@@ -33,6 +34,7 @@ from .zulip import ZulipClient
 __all__ = [
     "OWN_USER",
     "AuthenticationError",
+    "Availability",
     "BudgetClosedError",
     "Capabilities",
     "GraphClient",

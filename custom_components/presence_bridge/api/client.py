@@ -2,10 +2,11 @@
 
 from abc import ABC, abstractmethod
 import asyncio
-from collections.abc import Awaitable, Callable, Iterable
+from collections.abc import Awaitable, Callable, Iterable, Mapping
 from dataclasses import dataclass
 from typing import ClassVar
 
+from .availability import Availability
 from .budget import RequestBudget
 from .errors import InvalidRequestError, InvalidStatusTextError, NotFoundError, is_control_character
 
@@ -192,6 +193,33 @@ class StatusClient(ProviderClient):
         resolved = await self.resolve_emoji(emoji)
         return StatusMessage(text, resolved.emoji_name, resolved.emoji_code, resolved.reaction_type)
 
+    preset_for_shared: ClassVar[Mapping[Availability, str]] = {}
+    """The preset that says each shared value; a value missing here has none."""
+    shared_by_preset: ClassVar[Mapping[str, Availability]] = {}
+    """What each preset means in the shared vocabulary; a preset missing here, nothing."""
+
+    def preset_of(self, status: StatusMessage) -> str | None:
+        """The preset whose text and emoji a status shows, if any."""
+        shown = (status.text or "", status.emoji_name or "")
+        return next(
+            (
+                name
+                for name, preset in self.status_presets.items()
+                if (preset.text, preset.emoji_name) == shown
+            ),
+            None,
+        )
+
+    def preset_for(self, shared: Availability) -> str | None:
+        """The preset to set for a shared value, or None where no preset says it."""
+        preset = self.preset_for_shared.get(shared)
+        return preset if preset in self.status_presets else None
+
+    def shared_of_status(self, status: StatusMessage) -> Availability:
+        """What a status means in the shared vocabulary: only a preset says something."""
+        preset = self.preset_of(status)
+        return self.shared_by_preset.get(preset or "", Availability.UNKNOWN)
+
     @abstractmethod
     async def get_statuses(self, user_ids: Iterable[str]) -> dict[str, StatusMessage]:
         """Current status of each person; people the provider no longer knows are left out."""
@@ -228,6 +256,18 @@ class PresenceClient(ProviderClient):
     async def end_session(self, user_id: str) -> None:
         """End the person's presence session, where `session_lifetime`."""
         raise NotImplementedError
+
+    option_for_shared: ClassVar[Mapping[Availability, str]] = {}
+    """The option that sets each shared value; a value missing here cannot be set."""
+
+    def option_for(self, shared: Availability) -> str | None:
+        """The option to set for a shared value, or None where the provider cannot say it."""
+        option = self.option_for_shared.get(shared)
+        return option if option in self.presence_options else None
+
+    @abstractmethod
+    def shared_of(self, presence: Presence) -> Availability:
+        """What a reported (or just accepted) presence means in the shared vocabulary."""
 
     def takes_duration(self, option: str) -> bool:
         """Whether `option` may be sent with a duration in minutes."""

@@ -31,6 +31,7 @@ from urllib.parse import quote, urlsplit
 
 import aiohttp
 
+from .availability import Availability
 from .budget import RequestBudget, monotonic
 from .client import (
     OWN_USER,
@@ -113,6 +114,40 @@ OPTION_BY_AVAILABILITY = {
 }
 """The option a read availability shows as; Offline and PresenceUnknown show as none, except
 Offline/OffWork, which is what `appear_offline` sets."""
+OPTION_FOR_SHARED = {
+    Availability.AVAILABLE: "available",
+    Availability.BUSY: "busy",
+    Availability.DO_NOT_DISTURB: "do_not_disturb",
+    Availability.BE_RIGHT_BACK: "be_right_back",
+    Availability.AWAY: "away",
+    Availability.IN_A_MEETING: "busy",
+    Availability.PRESENTING: "do_not_disturb",
+    Availability.ON_A_CALL: "busy",
+    Availability.OFFLINE: "appear_offline",
+}
+"""The option each shared value sets. A meeting, a presentation or a call cannot be preferred
+(§4.4, §4.5): they set the availability Teams itself shows for that activity."""
+SHARED_BY_ACTIVITY = {
+    "InAMeeting": Availability.IN_A_MEETING,
+    "Presenting": Availability.PRESENTING,
+    "InACall": Availability.ON_A_CALL,
+    "InAConferenceCall": Availability.ON_A_CALL,
+    "UrgentInterruptionsOnly": Availability.DO_NOT_DISTURB,
+    "OutOfOffice": Availability.AWAY,
+}
+"""Activities that say more than their availability does; they win over it."""
+SHARED_BY_AVAILABILITY = {
+    "Available": Availability.AVAILABLE,
+    "AvailableIdle": Availability.AWAY,
+    "Away": Availability.AWAY,
+    "BeRightBack": Availability.BE_RIGHT_BACK,
+    "Busy": Availability.BUSY,
+    "BusyIdle": Availability.BUSY,
+    "DoNotDisturb": Availability.DO_NOT_DISTURB,
+    "Offline": Availability.OFFLINE,
+    "PresenceUnknown": Availability.UNKNOWN,
+}
+"""What each availability means, where the activity says nothing more (§4.3)."""
 _GUID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
 _AADSTS = re.compile(r"AADSTS(\d+)")
 _EMOJI_JOINERS = frozenset("\u200d\ufe0f\ufe0e\u20e3")
@@ -317,6 +352,7 @@ class GraphClient(PresenceClient, StatusClient):
     session_lifetime = SESSION_LIFETIME
     automatic_option = AUTOMATIC
     """Seconds our presence session lasts after `keep_session` (`PT1H`); renew before."""
+    option_for_shared = OPTION_FOR_SHARED
 
     def __init__(
         self,
@@ -407,6 +443,13 @@ class GraphClient(PresenceClient, StatusClient):
             return Presence(option, option)
         availability, activity = PREFERRED[option]
         return Presence(option, availability, activity=activity, availability=availability)
+
+    @override
+    def shared_of(self, presence: Presence) -> Availability:
+        """By the activity where it is more specific, else by the availability."""
+        if (shared := SHARED_BY_ACTIVITY.get(presence.activity or "")) is not None:
+            return shared
+        return SHARED_BY_AVAILABILITY.get(presence.availability or "", Availability.UNKNOWN)
 
     async def _fetch_token(self) -> AccessToken:
         """A client-credentials token for Graph's `.default` scope (the granted permissions)."""

@@ -11,6 +11,7 @@ from typing import Any, override
 
 import aiohttp
 
+from .availability import Availability
 from .budget import RequestBudget, monotonic
 from .client import Presence, PresenceClient, RemoteUser
 from .errors import (
@@ -46,6 +47,46 @@ LISTING_REUSE = 300.0
 """Seconds for which `get_user` names agents from the last `list_users` answer instead of
 listing again: the list an "Add person" form offered, when the form's answer comes."""
 _LOGGER = logging.getLogger(__name__)
+
+SHARED_BY_CATEGORY = {
+    "Ready": Availability.AVAILABLE,
+    "Away": Availability.AWAY,
+    "ExtendedAway": Availability.AWAY,
+    "LoggedOut": Availability.OFFLINE,
+}
+"""What each category of presence definition means (§2.6)."""
+SHARED_BY_NAME = (
+    (re.compile(r"\bmeetings?\b", re.IGNORECASE), Availability.IN_A_MEETING),
+    (re.compile(r"\bpresent(ing|ation)\b", re.IGNORECASE), Availability.PRESENTING),
+    (re.compile(r"\bcalls?\b", re.IGNORECASE), Availability.ON_A_CALL),
+    (re.compile(r"\b(be right back|brb)\b", re.IGNORECASE), Availability.BE_RIGHT_BACK),
+    (re.compile(r"\b(do not disturb|dnd)\b", re.IGNORECASE), Availability.DO_NOT_DISTURB),
+    (re.compile(r"\bbusy\b", re.IGNORECASE), Availability.BUSY),
+)
+"""Names that say more than an away category does ("Team meeting"), first match wins; other
+away definitions ("Break", "Lunch") are away. Ready and Logged out mean what they say."""
+DEFINITIONS_FOR_SHARED = {
+    Availability.AVAILABLE: (Availability.AVAILABLE,),
+    Availability.BUSY: (Availability.BUSY,),
+    Availability.DO_NOT_DISTURB: (Availability.DO_NOT_DISTURB,),
+    Availability.BE_RIGHT_BACK: (Availability.BE_RIGHT_BACK, Availability.AWAY),
+    Availability.AWAY: (Availability.AWAY,),
+    Availability.IN_A_MEETING: (Availability.IN_A_MEETING,),
+    Availability.PRESENTING: (Availability.PRESENTING, Availability.IN_A_MEETING),
+    Availability.ON_A_CALL: (Availability.ON_A_CALL,),
+    Availability.OFFLINE: (Availability.OFFLINE,),
+}
+"""Which definitions set each shared value: the first selectable one (in VCC's order) that
+means the first of these; the account's definitions decide what it can represent."""
+
+
+def shared_of_definition(category: str | None, name: str) -> Availability:
+    """What a definition (or a reported presence) means, by its category and, within the
+    away categories, its name."""
+    shared = SHARED_BY_CATEGORY.get(category or "", Availability.UNKNOWN)
+    if shared is Availability.AWAY:
+        return next((named for pattern, named in SHARED_BY_NAME if pattern.search(name)), shared)
+    return shared
 
 
 def default_auth_url(region: str) -> str:
@@ -165,6 +206,7 @@ class VonageClient(PresenceClient):
         self._useradmin = gateway("/useradmin", _map_useradmin_error, self._read_tokens)
         self._id_by_option: dict[str, str] = {}
         self._option_by_id: dict[str, str] = {}
+        self._shared_by_option: dict[str, Availability] = {}
         self._clock = clock
         self._listing: tuple[float, list[RemoteUser] | None] | None = None
         """When `list_users` last answered, and its answer."""
@@ -212,7 +254,27 @@ class VonageClient(PresenceClient):
         definitions = expect_objects(body.get("presenceDefinitions"), "presenceDefinitions")
         self._id_by_option = _label_selectable(definitions)
         self._option_by_id = {pid: option for option, pid in self._id_by_option.items()}
+        by_id = {definition.get("presenceId"): definition for definition in definitions}
+        self._shared_by_option = {
+            option: shared_of_definition(_category(by_id[pid]), _description(by_id[pid]))
+            for option, pid in self._id_by_option.items()
+        }
         return self.presence_options
+
+    @override
+    def shared_of(self, presence: Presence) -> Availability:
+        """By category and name; a presence just accepted (no category) by its definition's."""
+        if presence.category is None and presence.option in self._shared_by_option:
+            return self._shared_by_option[presence.option]
+        return shared_of_definition(presence.category, presence.raw)
+
+    @override
+    def option_for(self, shared: Availability) -> str | None:
+        for wanted in DEFINITIONS_FOR_SHARED.get(shared, ()):
+            for option, meaning in self._shared_by_option.items():
+                if meaning is wanted:
+                    return option
+        return None
 
     @override
     async def get_user(self, user_id: str) -> RemoteUser:

@@ -8,6 +8,7 @@ from urllib.parse import quote
 
 import aiohttp
 
+from .availability import Availability
 from .budget import RequestBudget, monotonic
 from .client import Presence, PresenceClient, RemoteUser, gather_known
 from .errors import (
@@ -43,6 +44,30 @@ class ZoomStatus(StrEnum):
 
 STATUS_BY_OPTION = {status.name.lower(): status for status in ZoomStatus}
 OPTION_BY_STATUS = {status.value: option for option, status in STATUS_BY_OPTION.items()}
+OPTION_FOR_SHARED = {
+    Availability.AVAILABLE: "available",
+    Availability.DO_NOT_DISTURB: "do_not_disturb",
+    Availability.BE_RIGHT_BACK: "away",
+    Availability.AWAY: "away",
+    Availability.IN_A_MEETING: "in_calendar_event",
+    Availability.PRESENTING: "presenting",
+    Availability.ON_A_CALL: "on_a_call",
+}
+"""The option each shared value sets. Zoom has no settable Busy and cannot appear offline;
+a meeting is a calendar event, not a claim that a Zoom meeting runs."""
+SHARED_BY_STATUS = {
+    "Available": Availability.AVAILABLE,
+    "Away": Availability.AWAY,
+    "Do_Not_Disturb": Availability.DO_NOT_DISTURB,
+    "In_Calendar_Event": Availability.IN_A_MEETING,
+    "Presenting": Availability.PRESENTING,
+    "In_A_Zoom_Meeting": Availability.IN_A_MEETING,
+    "On_A_Call": Availability.ON_A_CALL,
+    "Busy": Availability.BUSY,
+    "Out_of_Office": Availability.AWAY,
+    "Offline": Availability.OFFLINE,
+}
+"""What each status Zoom reports means, the ones no API client may set included (§1.3, §1.4)."""
 _SCOPES = re.compile(r"scopes:\s*\[([^\]]*)\]")
 
 
@@ -90,6 +115,7 @@ class ZoomClient(PresenceClient):
     manufacturer = "Zoom"
     update_interval_per_user = 60.0
     duration_option = "do_not_disturb"
+    option_for_shared = OPTION_FOR_SHARED
 
     def __init__(
         self,
@@ -132,6 +158,10 @@ class ZoomClient(PresenceClient):
     @override
     def accepted_presence(self, option: str) -> Presence:
         return Presence(option, STATUS_BY_OPTION[option].value)
+
+    @override
+    def shared_of(self, presence: Presence) -> Availability:
+        return SHARED_BY_STATUS.get(presence.raw, Availability.UNKNOWN)
 
     async def _fetch_token(self) -> AccessToken:
         """Ask for an `account_credentials` token; a refused grant is an auth failure."""

@@ -8,6 +8,7 @@ from urllib.parse import quote, urlsplit, urlunsplit
 
 import aiohttp
 
+from .availability import Availability
 from .budget import RequestBudget, monotonic
 from .client import OWN_USER, RemoteUser, StatusClient, StatusMessage, gather_known
 from .emoji import UNICODE_EMOJI
@@ -44,6 +45,24 @@ STATUS_FIELDS = ("status_text", "emoji_name", "emoji_code", "reaction_type")
 UNICODE = "unicode_emoji"
 AUTH_CODES = frozenset({"UNAUTHORIZED", "INVALID_API_KEY", "USER_DEACTIVATED", "REALM_DEACTIVATED"})
 DEFAULT_PORTS = {"http": 80, "https": 443}
+
+
+PRESET_FOR_SHARED = {
+    Availability.AVAILABLE: "none",
+    Availability.IN_A_MEETING: "in_a_meeting",
+    Availability.PRESENTING: "in_a_meeting",
+}
+"""The preset each shared value sets. Available clears the status (nothing claims otherwise);
+the other values have no preset that says them without inventing a reason (Commuting, …)."""
+SHARED_BY_PRESET = {
+    "in_a_meeting": Availability.IN_A_MEETING,
+    "commuting": Availability.AWAY,
+    "out_sick": Availability.AWAY,
+    "vacationing": Availability.AWAY,
+    "working_remotely": Availability.AVAILABLE,
+}
+"""What each preset means. Zulip's status is no presence: no status (`none`) and any other
+text say nothing, and are unknown."""
 
 
 def parse_zuliprc(text: str) -> dict[str, str]:
@@ -147,6 +166,9 @@ class ZulipClient(StatusClient):
         "vacationing": _preset("Vacationing", "palm_tree"),
         "working_remotely": _preset("Working remotely", "house"),
     }
+
+    preset_for_shared = PRESET_FOR_SHARED
+    shared_by_preset = SHARED_BY_PRESET
 
     def __init__(
         self,
