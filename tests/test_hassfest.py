@@ -27,6 +27,7 @@ from typing import Any, get_args, get_type_hints
 from awesomeversion import AwesomeVersion, AwesomeVersionStrategy
 import homeassistant
 from homeassistant.components.select import SelectEntity
+from homeassistant.components.sensor import SensorDeviceClass, SensorEntity
 from homeassistant.config_entries import (
     HANDLERS,
     SOURCE_USER,
@@ -1132,12 +1133,22 @@ def test_home_assistant_abort_reasons() -> None:
 # --- translations/en.json: entities, exceptions, issues, selectors --------------------------
 
 
+def _named_states(entity: Entity) -> list[str]:
+    """The states an entity takes by key, each translated: a select's options, an enum
+    sensor's."""
+    if isinstance(entity, SelectEntity):
+        return entity.options
+    if isinstance(entity, SensorEntity) and entity.device_class == SensorDeviceClass.ENUM:
+        return entity.options or []
+    return []
+
+
 async def test_entity_translations(
     hass: HomeAssistant, entities: dict[tuple[str, str], list[Entity]]
 ) -> None:
-    """Each entity's name, select options and state attributes have text, and no other text is
-    there; Home Assistant names the entities with it. Vonage's options come from the account
-    and stay untranslated, so only Zoom's and Zulip's fixed options are checked."""
+    """Each entity's name, select and enum sensor options and state attributes have text, and
+    no other text is there; Home Assistant names the entities with it. Vonage's options come
+    from the account and stay untranslated, so only the fixed options are checked."""
     strings = _strings().get("entity", {})
     texts = {(platform, key) for platform, keys in strings.items() for key in keys}
     assert None not in {key for _, key in entities}, "an entity without translation_key"
@@ -1145,7 +1156,7 @@ async def test_entity_translations(
     gaps["entity: in the code, not running"] = _not_in(_code().used().entities, set(entities))
     for (platform, key), group in entities.items():
         text, where = strings.get(platform, {}).get(key, {}), f"entity.{platform}.{key}"
-        options = {o for e in group if isinstance(e, SelectEntity) for o in e.options}
+        options = {o for e in group for o in _named_states(e)}
         gaps[f"{where}.state"] = _gaps(options, text.get("state", {}))
         attributes = {a for e in group for a in e.extra_state_attributes or {}}
         gaps[f"{where}.state_attributes"] = _gaps(attributes, text.get("state_attributes", {}))
@@ -1336,7 +1347,7 @@ async def test_icons(hass: HomeAssistant, entities: dict[tuple[str, str], list[E
     gaps = {"entity": _gaps(entities, keyed)}
     for (platform, key), group in entities.items():
         spec, where = entity_icons.get(platform, {}).get(key, {}), f"entity.{platform}.{key}"
-        options = {o for e in group if isinstance(e, SelectEntity) for o in e.options}
+        options = {o for e in group for o in _named_states(e)}
         translated = options & set(texts.get(platform, {}).get(key, {}).get("state", {}))
         gaps[f"{where}.state"] = _gaps(translated, spec.get("state", {}))
         attributes = {a for e in group for a in e.extra_state_attributes or {}}

@@ -41,7 +41,7 @@ ENTRY_SUCCESS: Final = None if (MAJOR_VERSION, MINOR_VERSION) >= (2026, 11) else
 True on 2026.10, which refuses anything but a bool. Becomes plain None once `hacs.json`'s minimum
 reaches 2026.11."""
 
-PLATFORMS = [Platform.NUMBER, Platform.SELECT, Platform.TEXT]
+PLATFORMS = [Platform.NUMBER, Platform.SELECT, Platform.SENSOR, Platform.TEXT]
 CONFIG_SCHEMA = cv.config_entry_only_config_schema(DOMAIN)
 
 
