@@ -441,6 +441,8 @@ class Code:
                 return found | {value for value in values if not value}
             case ast.IfExp(body=body, orelse=orelse):
                 return self.strings(body, where, bindings) | self.strings(orelse, where, bindings)
+            case ast.Tuple(elts=elements):  # several values at once (an action's entity domains)
+                return set().union(*(self.strings(e, where, bindings) for e in elements))
             case ast.Attribute(value=ast.Name(id=name), attr=attr) if raised := self._raised_with(
                 name, attr, where
             ):

@@ -2,18 +2,25 @@
 
 from collections.abc import Awaitable, Callable
 from dataclasses import asdict
+from datetime import datetime
 from functools import partial
-from typing import Final
+import math
+from typing import Any, Final, Protocol, runtime_checkable
 
 from homeassistant.config_entries import ConfigSubentry
 from homeassistant.const import MAJOR_VERSION, MINOR_VERSION, Platform
-from homeassistant.core import HomeAssistant
-from homeassistant.helpers import config_validation as cv, issue_registry as ir
+from homeassistant.core import HomeAssistant, callback
+from homeassistant.helpers import (
+    config_validation as cv,
+    entity_registry as er,
+    issue_registry as ir,
+)
 from homeassistant.helpers.device_registry import DeviceEntry
 from homeassistant.helpers.dispatcher import async_dispatcher_send
 from homeassistant.helpers.typing import ConfigType
+from homeassistant.util import dt as dt_util
 
-from .api import PresenceClient, StatusClient, StatusMessage
+from .api import PresenceBridgeError, PresenceClient, StatusClient, StatusMessage
 from .api.zulip import normalize_url
 from .const import (
     CONF_KEEP_SESSION,
@@ -21,6 +28,7 @@ from .const import (
     CONF_URL,
     CONF_USER_ID,
     DOMAIN,
+    EVENT_DELIVERY_FAILED,
     PROVIDER_ZULIP,
     SUBENTRY_USER,
 )
@@ -32,7 +40,7 @@ from .coordinator import (
     PresenceCoordinator,
 )
 from .delivery import DeliveryQueue, DesiredPresence, PresenceSession, WishStore
-from .entity import signal_person_added
+from .entity import device_identifier, signal_person_added
 from .providers import async_create_client
 from .services import async_setup_services
 
@@ -43,6 +51,15 @@ reaches 2026.11."""
 
 PLATFORMS = [Platform.NUMBER, Platform.SELECT, Platform.SENSOR, Platform.TEXT]
 CONFIG_SCHEMA = cv.config_entry_only_config_schema(DOMAIN)
+
+
+@runtime_checkable
+class _StatusExpiry(Protocol):
+    """A status client whose provider takes an expiry with the status (Graph's `expiryDateTime`)."""
+
+    async def set_status_until(
+        self, user_id: str, status: StatusMessage, until: datetime
+    ) -> None: ...
 
 
 async def async_setup(hass: HomeAssistant, config: ConfigType) -> bool:
@@ -140,7 +157,11 @@ def _add_person(
             on_auth_failure=partial(entry.async_start_reauth, hass),
             budget=client.budget,
         )
+        delivery.on_failed = partial(
+            _async_delivery_failed, hass=hass, entry=entry, subentry=subentry, kind=kind
+        )
         data.wishes.async_register(subentry.subentry_id, kind, delivery)
+        data.wishes.async_register(subentry.subentry_id, f"{kind}_revert", delivery.with_revert())
         return delivery
 
     if isinstance(client, PresenceClient):
@@ -203,7 +224,9 @@ async def _async_send_presence(
     Where the provider needs a presence session for it to show, the session is kept from
     now on, and ended when the presence is handed back (`automatic`).
     """
-    await client.set_presence(person.user_id, desired.option, desired.duration)
+    await client.set_presence(
+        person.user_id, desired.option, _native_duration(client, person, desired)
+    )
     coordinator.async_set_accepted(subentry_id, presence=client.accepted_presence(desired.option))
     if person.session is None:
         return
@@ -213,6 +236,28 @@ async def _async_send_presence(
         await person.session.async_keep()
 
 
+def _native_duration(
+    client: PresenceClient, person: PersonRuntime, desired: DesiredPresence
+) -> int | None:
+    """The duration to send: the one asked for, else the minutes left of an expiring wish.
+
+    Providers with an expiry of their own (Graph's `expirationDuration`, Zoom's DND
+    `duration`) then revert even while Home Assistant is down. A wait outside the provider's
+    range is not sent, except for the option with a default duration (Zoom's DND), which
+    would otherwise end after that default: it gets the longest the provider takes.
+    """
+    revert = person.presence_queue.revert if person.presence_queue else None
+    if desired.duration is not None or revert is None or not client.takes_duration(desired.option):
+        return desired.duration
+    if (until := revert.native_until(desired)) is None:
+        return None
+    minutes = max(math.ceil((until - dt_util.utcnow()).total_seconds() / 60), 1)
+    low, high = client.duration_range
+    if desired.option == client.duration_option:
+        return min(max(minutes, low), high)
+    return minutes if low <= minutes <= high else None
+
+
 async def _async_send_status(
     client: StatusClient,
     coordinator: PresenceCoordinator,
@@ -220,9 +265,58 @@ async def _async_send_status(
     person: PersonRuntime,
     status: StatusMessage,
 ) -> None:
-    """Send to the provider; once it accepted, that is the person's known status."""
-    await client.set_status(person.user_id, status)
+    """Send to the provider; once it accepted, that is the person's known status.
+
+    An expiring status goes with its expiry where the provider takes one.
+    """
+    revert = person.status_queue.revert if person.status_queue else None
+    until = revert.native_until(status) if revert is not None else None
+    if until is not None and isinstance(client, _StatusExpiry):
+        await client.set_status_until(person.user_id, status, until)
+    else:
+        await client.set_status(person.user_id, status)
     coordinator.async_set_accepted(subentry_id, status=status)
+
+
+@callback
+def _async_delivery_failed(
+    wanted: DesiredPresence | StatusMessage,
+    err: PresenceBridgeError,
+    *,
+    hass: HomeAssistant,
+    entry: PresenceBridgeConfigEntry,
+    subentry: ConfigSubentry,
+    kind: str,
+) -> None:
+    """A wish failed for good: fire `presence_bridge_delivery_failed` for automations."""
+    identifier = device_identifier(
+        entry.data[CONF_PROVIDER], str(entry.unique_id), subentry.data[CONF_USER_ID]
+    )
+    registry = er.async_get(hass)
+    candidates = (
+        [("select", "presence")]
+        if kind == "presence"
+        else [("text", "status_message"), ("select", "status_preset")]
+    )
+    entity_id = next(
+        (
+            found
+            for platform, key in candidates
+            if (found := registry.async_get_entity_id(platform, DOMAIN, f"{identifier}_{key}"))
+        ),
+        None,
+    )
+    shown: dict[str, Any] = asdict(wanted)
+    hass.bus.async_fire(
+        EVENT_DELIVERY_FAILED,
+        {
+            "entity_id": entity_id,
+            "provider": entry.data[CONF_PROVIDER],
+            "wanted": shown.get("option", shown),
+            "error": str(err),
+            "error_type": type(err).__name__,
+        },
+    )
 
 
 async def _async_entry_updated(hass: HomeAssistant, entry: PresenceBridgeConfigEntry) -> None:

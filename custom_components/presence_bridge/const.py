@@ -45,3 +45,8 @@ ATTR_PRESENCE: Final = "presence"
 ATTR_DURATION: Final = "duration"
 ATTR_MESSAGE: Final = "message"
 ATTR_EMOJI: Final = "emoji"
+ATTR_EXPIRES_AFTER: Final = "expires_after"
+ATTR_UNTIL: Final = "until"
+
+EVENT_DELIVERY_FAILED: Final = "presence_bridge_delivery_failed"
+"""Fired when a wanted presence or status cannot be delivered, for good."""

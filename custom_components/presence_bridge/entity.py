@@ -14,7 +14,7 @@ from homeassistant.helpers.update_coordinator import CoordinatorEntity
 from .api import ProviderClient
 from .const import CONF_PROVIDER, DOMAIN
 from .coordinator import PersonRuntime, PersonState, PresenceBridgeConfigEntry, PresenceCoordinator
-from .delivery import DeliveryQueue
+from .delivery import DeliveryOutcome, DeliveryQueue
 
 
 def signal_person_added(entry_id: str) -> str:
@@ -119,19 +119,35 @@ class DeliveringEntity[T, C: ProviderClient](PresenceBridgeEntity):
         self.queue = queue
         self.client = client
 
+    async def async_clear(self) -> DeliveryOutcome:
+        """Hand the person back to the provider's automatic state (`clear`)."""
+        raise NotImplementedError
+
+    def describe(self, wish: T) -> Any:
+        """A wish as the `restores_to` attribute shows it."""
+        return wish
+
     @property
     @override
     def extra_state_attributes(self) -> dict[str, Any]:
-        """Whether a change is on its way, when it goes out, and why the last one failed."""
+        """Whether a change is on its way, when it goes out, why the last one failed, and,
+        for an expiring one, when it ends and what it gives way to."""
         queue = self.queue
+        revert = queue.revert
+        at = revert.at if revert is not None else None
+        restores_to = revert.restores_to if revert is not None and at is not None else None
         return {
             "pending": queue.pending,
             "send_at": queue.send_at.isoformat() if queue.send_at else None,
             "last_delivery_error": str(queue.last_error) if queue.last_error else None,
             "stale_since": self.stale_since,
+            "expires_at": at.isoformat() if at is not None else None,
+            "restores_to": self.describe(restores_to) if restores_to is not None else None,
         }
 
     @override
     async def async_added_to_hass(self) -> None:
         await super().async_added_to_hass()
         self.async_on_remove(self.queue.async_add_listener(self.async_write_ha_state))
+        if self.queue.revert is not None:
+            self.async_on_remove(self.queue.revert.async_add_listener(self.async_write_ha_state))

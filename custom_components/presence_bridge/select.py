@@ -1,5 +1,6 @@
 """The Presence select and the Status preset select of each controlled person."""
 
+from datetime import datetime
 from typing import Any, cast, override
 
 from homeassistant.components.select import SelectEntity, SelectEntityDescription
@@ -10,11 +11,13 @@ from homeassistant.helpers.entity import Entity
 from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 
 from .api import PresenceClient, StatusClient, StatusMessage
+from .api.availability import Availability
 from .const import DOMAIN
 from .coordinator import PersonRuntime, PresenceBridgeConfigEntry
 from .delivery import DeliveryOutcome, DesiredPresence
 from .entity import DeliveringEntity, async_add_people_entities
 from .helpers import handle_api_errors, shorten
+from .text import CLEARED_STATUS
 
 PARALLEL_UPDATES = 1
 
@@ -81,6 +84,41 @@ class PresenceSelect(DeliveringEntity[DesiredPresence, PresenceClient], SelectEn
     async def async_select_option(self, option: str) -> None:
         await self.async_request_presence(option)
 
+    @override
+    def describe(self, wish: DesiredPresence) -> str:
+        return wish.option
+
+    @property
+    def reset_option(self) -> str | None:
+        """The option that hands the presence back to the provider (`clear`): its automatic
+        state where it has one (Teams), else the option that means available."""
+        client = self.client
+        return client.automatic_option or client.option_for(Availability.AVAILABLE)
+
+    def _restore_point(self) -> DesiredPresence | None:
+        """What an expiring presence gives way to: what was there before it.
+
+        That is what the provider last reported, or, while an earlier expiring presence is
+        still in force, what that one gives way to; the automatic state if nothing is known.
+        """
+        revert = self.queue.revert
+        if revert is not None and revert.at is not None and revert.restores_to is not None:
+            return revert.restores_to
+        presence = self.known.presence
+        option = presence.option if presence and presence.option else self.reset_option
+        return DesiredPresence(option) if option is not None else None
+
+    @handle_api_errors
+    async def async_clear(self) -> DeliveryOutcome:
+        """Hand the presence back to the provider; a pending revert is dropped."""
+        if (option := self.reset_option) is None:
+            raise ServiceValidationError(
+                translation_domain=DOMAIN,
+                translation_key="clear_not_supported",
+                translation_placeholders={"entity": self.entity_id},
+            )
+        return await self.queue.async_submit(DesiredPresence(option))
+
     def check_request(self, option: str, duration: int | None) -> None:
         """Refuse, before anything is sent, what this person's provider cannot take."""
         client = self.client
@@ -117,13 +155,20 @@ class PresenceSelect(DeliveringEntity[DesiredPresence, PresenceClient], SelectEn
 
     @handle_api_errors
     async def async_request_presence(
-        self, option: str, duration: int | None = None
+        self, option: str, duration: int | None = None, until: datetime | None = None
     ) -> DeliveryOutcome:
-        """Send `option` now or queue it; a Do-not-disturb-like option takes a duration."""
+        """Send `option` now or queue it; a Do-not-disturb-like option takes a duration.
+
+        With `until`, what was there before is restored then (see `PendingRevert`), and the
+        provider's own expiry, where it has one, is sent with it instead of the default duration.
+        """
         self.check_request(option, duration)
-        if duration is None and option == self.client.duration_option:
+        if duration is None and until is None and option == self.client.duration_option:
             duration = self.person.dnd_duration
-        return await self.queue.async_submit(DesiredPresence(option, duration))
+        desired = DesiredPresence(option, duration)
+        if until is None or (restores_to := self._restore_point()) is None:
+            return await self.queue.async_submit(desired)
+        return await self.queue.async_submit(desired, until=until, restores_to=restores_to)
 
 
 class StatusPresetSelect(DeliveringEntity[StatusMessage, StatusClient], SelectEntity):
@@ -160,3 +205,12 @@ class StatusPresetSelect(DeliveringEntity[StatusMessage, StatusClient], SelectEn
     @handle_api_errors
     async def async_select_option(self, option: str) -> None:
         await self.queue.async_submit(self.client.status_presets[option])
+
+    @override
+    def describe(self, wish: StatusMessage) -> str | None:
+        return wish.text
+
+    @handle_api_errors
+    async def async_clear(self) -> DeliveryOutcome:
+        """Clear the status (text and emoji); a pending revert is dropped."""
+        return await self.queue.async_submit(CLEARED_STATUS)

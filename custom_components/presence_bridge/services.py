@@ -2,6 +2,7 @@
 
 import asyncio
 from collections.abc import Awaitable, Callable
+from datetime import datetime, timedelta
 from typing import Any
 
 from homeassistant.components.select.const import DOMAIN as SELECT_DOMAIN
@@ -20,16 +21,27 @@ from homeassistant.helpers.entity import Entity
 from homeassistant.helpers.entity_platform import async_get_platforms
 from homeassistant.helpers.service import batched_entity_service_call
 from homeassistant.helpers.target import TargetSelection, async_extract_referenced_entity_ids
+from homeassistant.util import dt as dt_util
 import voluptuous as vol
 
 from .api import StatusClient, StatusMessage
-from .const import ATTR_DURATION, ATTR_EMOJI, ATTR_MESSAGE, ATTR_PRESENCE, DOMAIN
+from .const import (
+    ATTR_DURATION,
+    ATTR_EMOJI,
+    ATTR_EXPIRES_AFTER,
+    ATTR_MESSAGE,
+    ATTR_PRESENCE,
+    ATTR_UNTIL,
+    DOMAIN,
+)
 from .delivery import DeliveryOutcome
+from .entity import DeliveringEntity
 from .select import PresenceSelect
 from .text import StatusText
 
 SERVICE_SET_PRESENCE = "set_presence"
 SERVICE_SET_STATUS_MESSAGE = "set_status_message"
+SERVICE_CLEAR = "clear"
 
 
 def _whole_minutes(value: object) -> int:
@@ -39,14 +51,45 @@ def _whole_minutes(value: object) -> int:
     return vol.Coerce(int)(value)
 
 
+EXPIRY_SCHEMA: dict[vol.Marker, object] = {
+    vol.Optional(ATTR_EXPIRES_AFTER): cv.positive_time_period,
+    vol.Optional(ATTR_UNTIL): cv.datetime,
+}
 SET_PRESENCE_SCHEMA: dict[vol.Marker, object] = {
     vol.Required(ATTR_PRESENCE): cv.string,
     vol.Optional(ATTR_DURATION): vol.All(_whole_minutes, vol.Range(min=1, max=1440)),
+    **EXPIRY_SCHEMA,
 }
 SET_STATUS_MESSAGE_SCHEMA: dict[vol.Marker, object] = {
     vol.Required(ATTR_MESSAGE): vol.Any(cv.string, None),
     vol.Optional(ATTR_EMOJI): cv.string,
+    **EXPIRY_SCHEMA,
 }
+
+
+def _expiry(call: ServiceCall) -> datetime | None:
+    """When the call's wish ends: `expires_after` from now, or `until`; None for never.
+
+    Both at once, or a time not in the future, is refused before anything is sent.
+    """
+    expires_after: timedelta | None = call.data.get(ATTR_EXPIRES_AFTER)
+    until: datetime | None = call.data.get(ATTR_UNTIL)
+    if expires_after is not None and until is not None:
+        raise ServiceValidationError(translation_domain=DOMAIN, translation_key="expiry_conflict")
+    now = dt_util.utcnow()
+    if expires_after is not None:
+        until = now + expires_after
+    elif until is not None:
+        until = dt_util.as_utc(until)  # a time without a zone is Home Assistant's local time
+    else:
+        return None
+    if until <= now:
+        raise ServiceValidationError(
+            translation_domain=DOMAIN,
+            translation_key="expiry_not_in_future",
+            translation_placeholders={"until": until.isoformat()},
+        )
+    return until
 
 
 def _targets[E: Entity](
@@ -68,14 +111,20 @@ def _targets[E: Entity](
 
 
 async def _async_answer_each(
-    call: ServiceCall, requests: dict[str, Callable[[], Awaitable[DeliveryOutcome]]]
+    call: ServiceCall,
+    requests: dict[str, Callable[[], Awaitable[DeliveryOutcome]]],
+    until: datetime | None = None,
 ) -> EntityServiceResponse:
-    """Run every target's request at once; answer each outcome, or raise the first error."""
+    """Run every target's request at once; answer each outcome, or raise the first error.
+
+    An expiring wish's answers say when it ends (`expires_at`).
+    """
     failures: list[HomeAssistantError] = []
+    expiry = {"expires_at": until.isoformat()} if until is not None else {}
 
     async def outcome(request: Callable[[], Awaitable[DeliveryOutcome]]) -> dict[str, Any]:
         try:
-            return (await request()).as_dict()
+            return (await request()).as_dict() | expiry
         except HomeAssistantError as err:
             failures.append(err)
             return {"result": "error", "error": str(err)}
@@ -92,6 +141,7 @@ async def _async_set_presence(
     """Check every target, then send to all; answer each target's outcome."""
     presence: str = call.data[ATTR_PRESENCE]
     duration: int | None = call.data.get(ATTR_DURATION)
+    until = _expiry(call)
     selects = _targets(entities, call, PresenceSelect, "not_a_presence_entity")
     for select in selects:
         select.check_request(presence, duration)
@@ -99,10 +149,11 @@ async def _async_set_presence(
         call,
         {
             select.entity_id: lambda select=select: select.async_request_presence(
-                presence, duration
+                presence, duration, until
             )
             for select in selects
         },
+        until,
     )
 
 
@@ -112,6 +163,7 @@ async def _async_set_status_message(
     """Check every target (length, emoji), then send to all; answer each target's outcome."""
     message: str = call.data[ATTR_MESSAGE] or ""
     emoji: str | None = call.data.get(ATTR_EMOJI)
+    until = _expiry(call)
     texts = _targets(entities, call, StatusText, "not_a_status_entity")
     # The check (length limit, emoji lookup) depends only on the account: once each.
     checked: dict[StatusClient, StatusMessage] = {}
@@ -121,9 +173,29 @@ async def _async_set_status_message(
     return await _async_answer_each(
         call,
         {
-            text.entity_id: lambda text=text: text.async_request_status(checked[text.client])
+            text.entity_id: lambda text=text: text.async_request_status(checked[text.client], until)
             for text in texts
         },
+        until,
+    )
+
+
+async def _async_clear(entities: list[Entity], call: ServiceCall) -> EntityServiceResponse | None:
+    """Hand every target back to its provider's automatic state; answer each target's outcome.
+
+    A person's Status text and Status preset share one status: it is cleared once, and both
+    answer its outcome.
+    """
+    targets = _targets(entities, call, DeliveringEntity, "not_clearable")
+    cleared: dict[int, asyncio.Task[DeliveryOutcome]] = {}
+
+    async def clear(entity: DeliveringEntity[Any, Any]) -> DeliveryOutcome:
+        if (key := id(entity.queue)) not in cleared:
+            cleared[key] = asyncio.create_task(entity.async_clear())
+        return await cleared[key]
+
+    return await _async_answer_each(
+        call, {entity.entity_id: lambda entity=entity: clear(entity) for entity in targets}
     )
 
 
@@ -132,24 +204,27 @@ def _async_register_action(
     hass: HomeAssistant,
     service: str,
     *,
-    entity_domain: str,
+    entity_domain: str | tuple[str, ...],
     schema: dict[vol.Marker, object],
     func: Callable[[list[Entity], ServiceCall], Awaitable[EntityServiceResponse | None]],
     not_ours_key: str,
     no_target_key: str,
 ) -> None:
-    """Register an action run once for all its targets: our entities of `entity_domain`.
+    """Register an action run once for all its targets: our entities of `entity_domain` (one
+    entity domain, or several).
 
     Home Assistant's own batched registration skips a target that is unknown or of another
     integration with only a logged warning, and runs nothing when no target is left, so an
     automation would do nothing in silence. Here such a call is refused, with a translated error.
     """
 
+    domains = (entity_domain,) if isinstance(entity_domain, str) else entity_domain
+
     def ours() -> dict[str, Entity]:
         return {
             entity.entity_id: entity
             for platform in async_get_platforms(hass, DOMAIN)
-            if platform.domain == entity_domain
+            if platform.domain in domains
             for entity in platform.entities.values()
         }
 
@@ -198,4 +273,13 @@ def async_setup_services(hass: HomeAssistant) -> None:
         func=_async_set_status_message,
         not_ours_key="not_a_status_entity",
         no_target_key="no_status_targets",
+    )
+    _async_register_action(
+        hass,
+        SERVICE_CLEAR,
+        entity_domain=(SELECT_DOMAIN, TEXT_DOMAIN),
+        schema={},
+        func=_async_clear,
+        not_ours_key="not_clearable",
+        no_target_key="no_clear_targets",
     )

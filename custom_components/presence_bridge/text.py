@@ -1,5 +1,6 @@
 """The Status text (status message) of each controlled person."""
 
+from datetime import datetime
 from typing import Any, cast, override
 
 from homeassistant.components.text import TextEntity, TextEntityDescription
@@ -13,13 +14,32 @@ from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 from .api import InvalidRequestError, InvalidStatusTextError, StatusClient, StatusMessage
 from .const import DOMAIN
 from .coordinator import PersonRuntime, PresenceBridgeConfigEntry
-from .delivery import DeliveryOutcome
+from .delivery import DeliveryOutcome, DeliveryQueue
 from .entity import DeliveringEntity, async_add_people_entities
 from .helpers import handle_api_errors, shorten
 
 PARALLEL_UPDATES = 1
 
 STATUS_MESSAGE = TextEntityDescription(key="status_message", translation_key="status_message")
+CLEARED_STATUS = StatusMessage("", "", "", "")
+"""No text and no emoji: what `clear` sends."""
+
+
+def restore_point(
+    queue: DeliveryQueue[StatusMessage], known: StatusMessage | None
+) -> StatusMessage:
+    """What an expiring status gives way to: what was there before it, text and emoji.
+
+    That is what the provider last reported (cleared if nothing), or, while an earlier expiring
+    status is still in force, what that one gives way to.
+    """
+    revert = queue.revert
+    if revert is not None and revert.at is not None and revert.restores_to is not None:
+        return revert.restores_to
+    known = known or StatusMessage()
+    return StatusMessage(
+        known.text or "", known.emoji_name or "", known.emoji_code or "", known.reaction_type or ""
+    )
 
 
 async def async_setup_entry(
@@ -115,6 +135,21 @@ class StatusText(DeliveringEntity[StatusMessage, StatusClient], TextEntity):
             ) from err
 
     @handle_api_errors
-    async def async_request_status(self, status: StatusMessage) -> DeliveryOutcome:
-        """Send a checked status now or queue it."""
-        return await self.queue.async_submit(status)
+    async def async_request_status(
+        self, status: StatusMessage, until: datetime | None = None
+    ) -> DeliveryOutcome:
+        """Send a checked status now or queue it; with `until`, what was there before is
+        restored then (and the provider's own expiry, where it has one, is sent with it)."""
+        if until is None:
+            return await self.queue.async_submit(status)
+        restores_to = restore_point(self.queue, self.known.status)
+        return await self.queue.async_submit(status, until=until, restores_to=restores_to)
+
+    @handle_api_errors
+    async def async_clear(self) -> DeliveryOutcome:
+        """Clear the status (text and emoji); a pending revert is dropped."""
+        return await self.queue.async_submit(CLEARED_STATUS)
+
+    @override
+    def describe(self, wish: StatusMessage) -> str | None:
+        return wish.text

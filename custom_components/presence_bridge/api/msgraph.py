@@ -19,6 +19,7 @@ field: an emoji goes in front of the text.
 import base64
 from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from functools import partial
 from html.parser import HTMLParser
 import json
@@ -666,13 +667,24 @@ class GraphClient(PresenceClient, StatusClient):
         return StatusMessage(text=text)
 
     @override
-    async def _send_status(self, user_id: str, status: StatusMessage) -> None:
+    async def _send_status(
+        self, user_id: str, status: StatusMessage, until: datetime | None = None
+    ) -> None:
         """Send the text as the status message; "" clears it. Emoji fields are not sent:
-        `compose_status` puts an emoji in the text."""
+        `compose_status` puts an emoji in the text. With `until`, Teams clears it then."""
         if status.text is None:
             return
-        message = {"content": status.text, "contentType": "text"}
-        await self._act(user_id, "setStatusMessage", {"statusMessage": {"message": message}})
+        message: dict[str, Any] = {"message": {"content": status.text, "contentType": "text"}}
+        if until is not None:
+            at = until.astimezone(UTC).replace(tzinfo=None).isoformat(timespec="seconds")
+            message["expiryDateTime"] = {"dateTime": at, "timeZone": "UTC"}
+        await self._act(user_id, "setStatusMessage", {"statusMessage": message})
+
+    async def set_status_until(self, user_id: str, status: StatusMessage, until: datetime) -> None:
+        """Set a status message that Teams clears itself at `until` (`expiryDateTime`)."""
+        if status.text is not None:
+            self.check_status_text(status.text)
+        await self._send_status(user_id, status, until)
 
     async def _act(self, user_id: str, action: str, body: dict[str, Any]) -> None:
         """POST a presence action; Graph answers 200 (or 204) without a body."""
