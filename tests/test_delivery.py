@@ -391,7 +391,12 @@ async def test_an_accepted_change_writes_one_state(hass: HomeAssistant) -> None:
     """Sent and accepted at once: one state change (one recorder row), not pending then done."""
     changes = []
     hass.bus.async_listen(
-        "state_changed", lambda event: changes.append(event.data["new_state"].state)
+        "state_changed",
+        lambda event: (
+            changes.append(event.data["new_state"].state)
+            if event.data["entity_id"] == ALICE
+            else None
+        ),
     )
     await select_option(hass, "away")
     await hass.async_block_till_done()
