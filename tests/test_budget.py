@@ -230,3 +230,25 @@ async def test_a_thousand_waiters_cost_a_few_timers_each_not_one_per_slot_each(
         await advance(hass, freezer, 1)
     assert await line.settle() == [str(n) for n in range(1000)]
     assert timers <= 2 * 1000
+
+
+async def test_a_budget_that_learns_its_limit_keeps_to_what_went_through(
+    hass: HomeAssistant, freezer: FrozenDateTimeFactory
+) -> None:
+    """VCC publishes no limit: 60 a minute were set, 15 went through before the 429, so the
+    budget keeps to 14 (not 30, which would draw another 429; one less, in case one of the
+    15 did not count) and does not probe above it for an hour."""
+    budget = RequestBudget(60, 60.0, learns_limit=True)
+    line = Line(budget)
+    for n in range(16):
+        line.add(str(n))
+    for _ in range(16):
+        await line.settle()
+        await advance(hass, freezer, 1)
+    assert len(await line.settle()) == 16
+    budget.throttled(None)
+    assert budget.limit == 14
+    for _ in range(5):
+        await advance(hass, freezer, 60)
+        budget.succeeded()
+    assert budget.limit == 14

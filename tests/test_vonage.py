@@ -332,7 +332,7 @@ async def test_forty_agents_on_break_under_fair_usage(
     assert fake_vonage.rejected_429 == 0  # paced, not a burst of 40
     assert all(hass.states.get(target).state == "Break" for target in targets)
 
-    await run_for(hass, freezer, 240)
+    await run_for(hass, freezer, 300)
     on_break = [g for g, a in fake_vonage.agents.items() if a["presenceId"] == BREAK_ID]
     assert len(on_break) == 40
     patches = fake_vonage.api_requests("PATCH")

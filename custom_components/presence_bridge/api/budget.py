@@ -8,10 +8,11 @@ most the one slot under way, never for a whole poll. Waiters are woken in order,
 free slot. A change may also reserve its slot ahead (`reserve`), and be sent when it comes
 (`reserved`), so that nothing waits in the line meanwhile.
 
-An account-wide 429 lowers the limit (to what the provider says it is, or by half) and
-pauses the account; sending then resumes at the budget's pace, not all at once. The limit
-grows back by one per quiet window, up to what was set, but not back to the limit that drew
-the 429 for an hour (additive increase, multiplicative decrease).
+An account-wide 429 lowers the limit (to what the provider says it is, else by half, or for a
+provider that publishes none, to what went through in the window if that is fewer) and pauses
+the account; sending then resumes at the budget's pace, not all at once. The limit grows back
+by one per quiet window, up to what was set, but not back to the limit that drew the 429 for
+an hour (additive increase, multiplicative decrease).
 
 The clock is `time.monotonic`, looked up at each call, and waits are the event loop's
 timers: the same clock in Home Assistant, and one tests can move. A clock of its own time (a
@@ -80,11 +81,14 @@ class RequestBudget:
         per: float,
         *,
         burst: int | None = None,
+        learns_limit: bool = False,
         clock: Callable[[], float] = monotonic,
     ) -> None:
         """Allow `limit` requests per `per` seconds, `burst` of them at once.
 
         Without `burst`, one second's share of the window, but at least MIN_BURST.
+        `learns_limit`, for a provider that publishes no limit: after a 429, the limit is
+        below what went through in the window before it, for an hour.
         """
         if limit < 1 or per <= 0:
             raise ValueError("A budget needs a limit of at least 1 request per positive time")
@@ -92,6 +96,7 @@ class RequestBudget:
         self.limit = limit
         self.per = per
         self._burst = burst
+        self._learns_limit = learns_limit
         self._clock = clock
         self._granted: deque[float] = deque(maxlen=limit)
         """When the latest requests were let through (or a pause counts them), oldest first."""
@@ -102,6 +107,8 @@ class RequestBudget:
         self._paced_until = 0.0
         """The pace's theoretical time of the next request (GCRA): one `per / limit` apart."""
         self._closed = False
+        self.epoch = 0
+        """Grows whenever a 429 or a used-up budget voids the slots reserved ahead."""
         self._ceiling: tuple[int, float] | None = None
         """A limit that drew a 429, and when."""
         self._grown_at = 0.0
@@ -143,7 +150,8 @@ class RequestBudget:
     def reserve(self) -> float:
         """Take the next free slot for a write to come; returns the seconds until it.
 
-        The write is then sent under `reserved()`, when its slot has come.
+        The write is then sent under `reserved()`, when its slot has come, unless `epoch` has
+        grown since: a 429 voided the slot, and a new one must be reserved.
         """
         now = self._clock()
         slot = self._next_slot(now)
@@ -203,7 +211,7 @@ class RequestBudget:
         """The provider refused a request for the whole account (a 429): slow down.
 
         The limit drops to `limit_hint` (what the provider says it is; one above what was set
-        is another limit's, such as a daily one) or by half, and the
+        is another limit's, such as a daily one), else by half (see `learns_limit`); and the
         account pauses for `retry_after`, but at least a backoff that grows with each 429
         in a row; afterwards requests are paced at the new limit. Returns the pause (s).
         """
@@ -216,6 +224,12 @@ class RequestBudget:
             # The provider named its limit: keep to it, and do not probe above it for a while.
             self._ceiling = (limit_hint + 1, now)
             self._set_limit(min(self.limit, limit_hint), now)
+        elif self._learns_limit and (passed := self._passed(now)) > MIN_BURST:
+            # A limit no one publishes: below what went through in the window before the 429
+            # (one less: a request in flight, or one the provider does not count, such as a
+            # token, may be among them). After fewer, the 429 says little: halve.
+            self._ceiling = (passed, now)
+            self._set_limit(min(self.limit // 2, passed - 1), now)
         else:
             self._ceiling = (self.limit, now)
             self._set_limit(max(1, self.limit // 2), now)
@@ -228,6 +242,10 @@ class RequestBudget:
             wait,
         )
         return wait
+
+    def _passed(self, now: float) -> int:
+        """Requests let through in the window up to now, but the one just refused."""
+        return sum(1 for granted in self._granted if now - self.per < granted <= now) - 1
 
     def exhausted(self, reset_in: float) -> None:
         """The provider says no request is left for `reset_in` seconds: hold until then."""
@@ -253,10 +271,16 @@ class RequestBudget:
         self._serve()
 
     def _pause_until(self, until: float) -> None:
-        """Pause, then resume at the pace, one request per slot: no burst after a pause."""
+        """Pause, then resume at the pace, one request per slot: no burst after a pause.
+
+        The slots reserved ahead are void: they were counted at the old pace.
+        """
+        now = self._clock()
+        while self._granted and self._granted[-1] > now:
+            self._granted.pop()
+        self.epoch += 1
         self._paused_until = until
-        spacing = self.per / self.limit
-        self._paced_until = max(self._paced_until, until + (self.burst - 1) * spacing)
+        self._paced_until = until + (self.burst - 1) * self.per / self.limit
         self._rearm()
 
     def _next_slot(self, now: float) -> float:

@@ -174,15 +174,15 @@ class VonageClient(PresenceClient):
     ) -> None:
         """Set up the client; nothing is sent until the first call. None URLs are the region's.
 
-        The account's request budget starts at `requests_per_minute` and halves on each 429
-        (VCC's fair usage limit covers every API of the account, the token's too).
+        The account's request budget starts at `requests_per_minute` and learns VCC's limit
+        from each 429 (its fair usage limit covers every API of the account, tokens too).
         """
         if region not in REGIONS:
             raise ValueError(f"Unknown VCC region {region!r}; valid: {', '.join(REGIONS)}")
         self._client_id = client_id
         self._client_secret = client_secret
         api_url = (api_url or default_api_url(region)).rstrip("/")
-        self.budget = RequestBudget(requests_per_minute, 60.0, clock=clock)
+        self.budget = RequestBudget(requests_per_minute, 60.0, learns_limit=True, clock=clock)
         self._auth = HttpCore(
             session,
             auth_url or default_auth_url(region),
