@@ -1,8 +1,8 @@
 """Delivery of wanted presences and statuses: one queue per person, in the account's budget.
 
-Each person's undelivered wish, last delivery time (the provider's per-person window) and pending
-retry are kept in one `Store` per entry (`WishStore`), so a reload, a restart or a reauth loses
-nothing a user asked for.
+Each person's undelivered wish, last delivery time (the provider's per-person window), pending
+retry and pending revert (an expiring wish, `PendingRevert`) are kept in one `Store` per entry
+(`WishStore`), so a reload, a restart or a reauth loses nothing a user asked for.
 """
 
 from abc import ABC, abstractmethod
@@ -159,6 +159,15 @@ class DeliveryQueue[T](_Timed):
         """The newest wanted state not yet accepted by the provider."""
         self.send_at: datetime | None = None
         self.last_error: PresenceBridgeError | None = None
+        self.revert: PendingRevert[T] | None = None
+        """What this wish gives way to when it expires; set by `with_revert`."""
+        self.on_failed: Callable[[T, PresenceBridgeError], None] | None = None
+        """Told of a wish the provider refused for good."""
+
+    def with_revert(self) -> PendingRevert[T]:
+        """Give the queue a revert: an expiring wish is followed by what was there before."""
+        self.revert = PendingRevert(self._hass, wish_type=self._wish_type, submit=self.async_submit)
+        return self.revert
 
     @property
     def pending(self) -> bool:
@@ -187,7 +196,13 @@ class DeliveryQueue[T](_Timed):
 
     @callback
     def async_resume(self, reported: Callable[[T], bool]) -> None:
-        """Deliver a restored wish when its window opens, unless the provider already reports it."""
+        """Deliver a restored wish when its window opens, unless the provider already reports it.
+
+        A restored revert runs when due: at once if its time passed while Home Assistant was
+        not running.
+        """
+        if self.revert is not None:
+            self.revert.async_resume()
         if self.desired is None:
             self.send_at = None
             return
@@ -198,13 +213,31 @@ class DeliveryQueue[T](_Timed):
             return
         self._send_later(max(self._opens(), self.send_at or dt_util.utcnow()))
 
-    async def async_submit(self, desired: T) -> DeliveryOutcome:
+    async def async_submit(
+        self, desired: T, *, until: datetime | None = None, restores_to: T | None = None
+    ) -> DeliveryOutcome:
         """Want `desired`: send it now if nothing holds it back, else queue it.
 
         When the account's budget has no slot free now, it reserves the next one, and the
         answer says when that comes: a call never waits for the budget. An error on an
         immediate send that waiting cannot fix is raised, and the wanted state is dropped.
+
+        With `until`, `restores_to` is wanted again then (see `PendingRevert`); without, a
+        pending revert gives way to this newer wish.
         """
+        if self.revert is not None:
+            if until is not None and restores_to is not None:
+                self.revert.async_start(desired, restores_to, until)
+            else:
+                self.revert.async_cancel()
+        try:
+            return await self._async_submit(desired)
+        except BaseException:
+            if self.revert is not None and self.revert.wish is desired:
+                self.revert.async_cancel()
+            raise
+
+    async def _async_submit(self, desired: T) -> DeliveryOutcome:
         self.desired = desired
         if not self._idle.is_set() or self._cancel_timer is not None or self._closed:
             self._notify()
@@ -221,6 +254,8 @@ class DeliveryQueue[T](_Timed):
         """Stop: nothing more is sent, no timer remains; a send under way may finish first."""
         self._closed = True
         self._disarm()
+        if self.revert is not None:
+            self.revert.async_close()
         await self._idle.wait()
 
     def _opens(self) -> datetime:
@@ -310,8 +345,14 @@ class DeliveryQueue[T](_Timed):
         return dt_util.utcnow() + timedelta(seconds=max(retry_after or 0, floor))
 
     def _refused(self, desired: T, err: PresenceBridgeError, *, immediate: bool) -> DeliveryOutcome:
-        """The provider refused this value for good: drop it, keep a newer one going."""
+        """The provider refused this value for good: drop it, keep a newer one going.
+
+        `on_failed` hears of it (Home Assistant fires `presence_bridge_delivery_failed`), and
+        the error stays in `last_error` until a delivery succeeds.
+        """
         self.last_error = err
+        if self.on_failed is not None:
+            self.on_failed(desired, err)
         if self.desired is desired:
             self.desired = None
             self._notify()
@@ -427,6 +468,105 @@ class PresenceSession(_Timed):
         self.until = dt_util.utcnow() + self._lifetime
         self._arm(dt_util.utcnow() + self._lifetime * self.RENEW_AT)
         self._notify()
+
+
+class PendingRevert[T](_Timed):
+    """An expiring wish of one person's queue, and what is wanted again when it ends.
+
+    `restores_to` is what the person had before (what the provider last reported); when
+    `at` comes it is submitted to the queue like any wish, so it waits for the person's window
+    and the account's budget. A newer wish submitted meanwhile cancels it: the newer wins.
+    Kept in the Store, so that a revert due while Home Assistant was not running runs at once
+    after the restart. Where the provider has an expiry of its own, the send path passes `at`
+    along too (`native_until`); this revert still runs then, and sends the same value again.
+    """
+
+    def __init__(
+        self,
+        hass: HomeAssistant,
+        *,
+        wish_type: Callable[..., T],
+        submit: Callable[[T], Awaitable[DeliveryOutcome]],
+    ) -> None:
+        """Submit the restored wish through `submit`; `wish_type` rebuilds stored ones."""
+        super().__init__(hass, self._async_due)
+        self._wish_type = wish_type
+        self._submit = submit
+        self.wish: T | None = None
+        """The expiring wish."""
+        self.restores_to: T | None = None
+        self.at: datetime | None = None
+        """When the wish expires; None while nothing is pending."""
+
+    @property
+    def pending(self) -> bool:
+        """Whether a revert is waiting for its time."""
+        return self.at is not None
+
+    @override
+    def as_stored(self) -> dict[str, Any]:
+        if self.at is None or self.restores_to is None:
+            return {}
+        return {
+            "at": self.at.isoformat(),
+            "wish": asdict(self.wish) if self.wish is not None else None,
+            "restores_to": asdict(self.restores_to),
+        }
+
+    @override
+    def restore(self, stored: dict[str, Any]) -> None:
+        if not (at := dt_util.parse_datetime(stored.get("at") or "")) or not (
+            restores_to := stored.get("restores_to")
+        ):
+            return
+        self.at = at
+        self.restores_to = self._wish_type(**restores_to)
+        wish = stored.get("wish")
+        self.wish = self._wish_type(**wish) if wish else None
+
+    @callback
+    def async_resume(self) -> None:
+        """Arm a restored revert: at once if its time has passed."""
+        if self.at is not None:
+            self._arm(self.at)
+
+    @callback
+    def async_start(self, wish: T, restores_to: T, at: datetime) -> None:
+        """`wish` was just wanted until `at`: then `restores_to`."""
+        self.wish, self.restores_to, self.at = wish, restores_to, at
+        self._arm(at)
+        self._notify()
+
+    @callback
+    def async_cancel(self) -> None:
+        """A newer wish (or `clear`) wins: nothing is restored."""
+        self._disarm()
+        if self.at is None:
+            return
+        self.wish = self.restores_to = self.at = None
+        self._notify()
+
+    def native_until(self, wish: T) -> datetime | None:
+        """When `wish`, about to be sent, expires: for the provider's own expiry, if it has one."""
+        return self.at if self.at is not None and wish == self.wish else None
+
+    @callback
+    def async_close(self) -> None:
+        """The entry unloads: stop; the Store keeps the revert."""
+        self._closed = True
+        self._disarm()
+
+    async def _async_due(self, _now: datetime) -> None:
+        self._cancel_timer = None
+        restores_to = self.restores_to
+        if self._closed or restores_to is None:
+            return
+        self.wish = self.restores_to = self.at = None
+        self._notify()
+        try:
+            await self._submit(restores_to)
+        except PresenceBridgeError as err:  # refused for good: the queue told `on_failed`
+            LOGGER.warning("Could not restore %s: %s", restores_to, err)
 
 
 class WishStore:
