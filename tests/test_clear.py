@@ -152,3 +152,18 @@ async def test_clear_refuses_what_is_not_ours(hass: HomeAssistant, case: Provide
     fake: Any = case.fake
     assert fake.api_requests("PUT") == []
     assert DOMAIN in hass.services.async_services()
+
+
+@pytest.mark.parametrize("case", ["vonage"], indirect=True)
+async def test_clear_without_a_ready_definition_is_an_error(
+    hass: HomeAssistant, case: ProviderCase, freezer: FrozenDateTimeFactory
+) -> None:
+    """No selectable definition of category Ready: a translated error, nothing sent."""
+    fake = case.fake
+    assert isinstance(fake, FakeVonage)
+    fake.set_definition_selectable(READY_ID, False)
+    await advance(hass, freezer, 61)  # a poll reads the definitions again
+    with pytest.raises(ServiceValidationError) as raised:
+        await call(hass, "clear", entity_id=case.entity_id)
+    assert raised.value.translation_key == "clear_not_supported"
+    assert fake.api_requests("PATCH") == []

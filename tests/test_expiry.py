@@ -403,3 +403,22 @@ async def test_a_restart_keeps_a_status_revert(
     await advance(hass, freezer, 0)
     posts = zulip_posts(case.fake)[posts_before:]  # type: ignore[arg-type]
     assert posts == [{"status_text": "", "emoji_name": "", "emoji_code": "", "reaction_type": ""}]
+
+
+@pytest.mark.usefixtures("init_integration")
+async def test_do_not_disturb_is_restored_with_the_persons_duration(
+    hass: HomeAssistant, fake_zoom: FakeZoom, freezer: FrozenDateTimeFactory
+) -> None:
+    """Alice was in Do not disturb: it comes back with her DND duration (20 minutes)."""
+    await select_option(hass, "do_not_disturb")
+    await advance(hass, freezer, 60)
+    await call(
+        hass, "set_presence", entity_id=ALICE, presence="on_a_call", expires_after={"minutes": 5}
+    )
+    assert hass.states.get(ALICE).attributes["restores_to"] == "do_not_disturb"
+    await advance(hass, freezer, 5 * 60)
+    assert puts(fake_zoom) == [
+        {"status": "Do_Not_Disturb", "duration": 20},
+        {"status": "On_A_Call"},
+        {"status": "Do_Not_Disturb", "duration": 20},
+    ]

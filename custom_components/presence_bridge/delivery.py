@@ -498,11 +498,6 @@ class PendingRevert[T](_Timed):
         self.at: datetime | None = None
         """When the wish expires; None while nothing is pending."""
 
-    @property
-    def pending(self) -> bool:
-        """Whether a revert is waiting for its time."""
-        return self.at is not None
-
     @override
     def as_stored(self) -> dict[str, Any]:
         if self.at is None or self.restores_to is None:

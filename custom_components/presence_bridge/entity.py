@@ -119,6 +119,10 @@ class DeliveringEntity[T, C: ProviderClient](PresenceBridgeEntity):
         self.queue = queue
         self.client = client
 
+    def check_clear(self) -> object:
+        """Refuse `clear`, before anything is sent, where the provider cannot take it."""
+        return None
+
     async def async_clear(self) -> DeliveryOutcome:
         """Hand the person back to the provider's automatic state (`clear`)."""
         raise NotImplementedError

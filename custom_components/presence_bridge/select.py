@@ -106,18 +106,28 @@ class PresenceSelect(DeliveringEntity[DesiredPresence, PresenceClient], SelectEn
             return revert.restores_to
         presence = self.known.presence
         option = presence.option if presence and presence.option else self.reset_option
-        return DesiredPresence(option) if option is not None else None
+        if option is None:
+            return None
+        if option == self.client.duration_option:
+            return DesiredPresence(option, self.person.dnd_duration)
+        return DesiredPresence(option)
 
-    @handle_api_errors
-    async def async_clear(self) -> DeliveryOutcome:
-        """Hand the presence back to the provider; a pending revert is dropped."""
+    @override
+    def check_clear(self) -> str:
+        """The option `clear` sends; refused when the provider has none (before anything is sent)."""
         if (option := self.reset_option) is None:
             raise ServiceValidationError(
                 translation_domain=DOMAIN,
                 translation_key="clear_not_supported",
                 translation_placeholders={"entity": self.entity_id},
             )
-        return await self.queue.async_submit(DesiredPresence(option))
+        return option
+
+    @override
+    @handle_api_errors
+    async def async_clear(self) -> DeliveryOutcome:
+        """Hand the presence back to the provider; a pending revert is dropped."""
+        return await self.queue.async_submit(DesiredPresence(self.check_clear()))
 
     def check_request(self, option: str, duration: int | None) -> None:
         """Refuse, before anything is sent, what this person's provider cannot take."""
@@ -210,6 +220,7 @@ class StatusPresetSelect(DeliveringEntity[StatusMessage, StatusClient], SelectEn
     def describe(self, wish: StatusMessage) -> str | None:
         return wish.text
 
+    @override
     @handle_api_errors
     async def async_clear(self) -> DeliveryOutcome:
         """Clear the status (text and emoji); a pending revert is dropped."""

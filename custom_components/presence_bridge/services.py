@@ -187,6 +187,8 @@ async def _async_clear(entities: list[Entity], call: ServiceCall) -> EntityServi
     answer its outcome.
     """
     targets = _targets(entities, call, DeliveringEntity, "not_clearable")
+    for entity in targets:
+        entity.check_clear()
     cleared: dict[int, asyncio.Task[DeliveryOutcome]] = {}
 
     async def clear(entity: DeliveringEntity[Any, Any]) -> DeliveryOutcome:

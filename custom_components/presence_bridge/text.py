@@ -145,6 +145,7 @@ class StatusText(DeliveringEntity[StatusMessage, StatusClient], TextEntity):
         restores_to = restore_point(self.queue, self.known.status)
         return await self.queue.async_submit(status, until=until, restores_to=restores_to)
 
+    @override
     @handle_api_errors
     async def async_clear(self) -> DeliveryOutcome:
         """Clear the status (text and emoji); a pending revert is dropped."""
