@@ -13,6 +13,7 @@ from homeassistant.data_entry_flow import FlowResultType
 import pytest
 from pytest_homeassistant_custom_component.common import MockConfigEntry
 
+from custom_components.presence_bridge.api import Availability
 from custom_components.presence_bridge.const import DOMAIN
 from custom_components.presence_bridge.providers import (
     PROVIDERS,
@@ -467,16 +468,26 @@ async def test_add_person_needs_loaded_entry(
 async def test_options_change_interval_and_reload(
     hass: HomeAssistant, fake_zoom: FakeZoom, init_integration: MockConfigEntry
 ) -> None:
-    """The update interval and Zoom's plan are stored in the options; after the reload the
-    coordinator polls at that interval and the account's budget is the plan's."""
+    """The update interval, Zoom's plan and the account's choice for a shared value are stored
+    in the options; after the reload the coordinator polls at that interval and the account's
+    budget is the plan's."""
     assert init_integration.runtime_data.client.budget.limit == 20  # Pro, the default
     result = await hass.config_entries.options.async_init(init_integration.entry_id)
     assert result["type"] is FlowResultType.FORM
+    vocabulary = result["data_schema"].schema["vocabulary"].schema.schema
+    assert sorted(str(key) for key in vocabulary) == sorted(
+        value for value in Availability if value != "unknown"
+    )
     result = await hass.config_entries.options.async_configure(
-        result["flow_id"], {"update_interval": 120, "plan": "free"}
+        result["flow_id"],
+        {"update_interval": 120, "plan": "free", "vocabulary": {"busy": "in_calendar_event"}},
     )
     assert result["type"] is FlowResultType.CREATE_ENTRY
-    assert init_integration.options == {"update_interval": 120, "plan": "free"}
+    assert init_integration.options == {
+        "update_interval": 120,
+        "plan": "free",
+        "vocabulary": {"busy": "in_calendar_event"},
+    }
     await hass.async_block_till_done()
     assert init_integration.state is ConfigEntryState.LOADED
     assert init_integration.runtime_data.coordinator.update_interval.total_seconds() == 120

@@ -33,14 +33,17 @@ import voluptuous as vol
 from .api import (
     OWN_USER,
     AuthenticationError,
+    Availability,
     InvalidRequestError,
     InvalidTenantError,
     NotFoundError,
     PermissionMissingError,
     PresenceBridgeError,
+    PresenceClient,
     ProviderClient,
     ProviderUnavailableError,
     RemoteUser,
+    StatusClient,
 )
 from .api.msgraph import DEFAULT_API_URL, DEFAULT_LOGIN_URL, DELEGATED_SCOPES, GraphClient
 from .application_credentials import sign_in_context
@@ -52,6 +55,7 @@ from .const import (
     CONF_PROVIDER,
     CONF_TENANT,
     CONF_UPDATE_INTERVAL,
+    CONF_VOCABULARY,
     CONF_USER_ID,
     DEFAULT_TENANT,
     DEFAULT_UPDATE_INTERVAL,
@@ -443,8 +447,19 @@ class UserSubentryFlow(ConfigSubentryFlow):
         return [user for user in users if user.user_id not in configured]
 
 
+def settable_values(client: ProviderClient) -> tuple[str, ...]:
+    """What a shared value may be set to on this account: its presence options, or, for an
+    account of statuses only (Zulip), its status presets."""
+    if isinstance(client, PresenceClient):
+        return client.presence_options
+    if isinstance(client, StatusClient):
+        return tuple(client.status_presets)
+    return ()
+
+
 class PresenceBridgeOptionsFlow(OptionsFlow):
-    """Tune how often presence is read back, and whether a presence session is kept."""
+    """Tune how often presence is read back, whether a presence session is kept, the account's
+    budget, and what the shared values set on it."""
 
     async def async_step_init(self, user_input: dict[str, Any] | None = None) -> ConfigFlowResult:
         """Ask for the update interval (and, where the provider needs one, the session)."""
@@ -471,4 +486,23 @@ class PresenceBridgeOptionsFlow(OptionsFlow):
             fields[
                 vol.Required(CONF_KEEP_SESSION, default=options.get(CONF_KEEP_SESSION, True))
             ] = BooleanSelector()
+        if entry.state is ConfigEntryState.LOADED and (
+            choices := settable_values(entry.runtime_data.client)
+        ):
+            chosen = options.get(CONF_VOCABULARY, {})
+            override = SelectSelector(
+                SelectSelectorConfig(options=list(choices), mode=SelectSelectorMode.DROPDOWN)
+            )
+            fields[vol.Required(CONF_VOCABULARY)] = section(
+                vol.Schema(
+                    {
+                        vol.Optional(
+                            shared.value, description={"suggested_value": chosen.get(shared)}
+                        ): override
+                        for shared in Availability
+                        if shared is not Availability.UNKNOWN
+                    }
+                ),
+                {"collapsed": True},
+            )
         return self.async_show_form(step_id="init", data_schema=vol.Schema(fields))

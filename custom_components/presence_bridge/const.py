@@ -26,6 +26,8 @@ CONF_TENANT_ID: Final = "tenant_id"
 CONF_LOGIN_URL: Final = "login_url"
 CONF_KEEP_SESSION: Final = "keep_session"
 CONF_PLAN: Final = "plan"
+CONF_VOCABULARY: Final = "vocabulary"
+"""Options: the account's own choice (an option or a preset) for some shared values."""
 CONF_REQUESTS_PER_MINUTE: Final = "requests_per_minute"
 
 PROVIDER_ZOOM: Final = "zoom"
