@@ -103,3 +103,27 @@ async def test_a_transient_failure_fires_nothing(
     await advance(hass, freezer, 120)
     assert puts(fake_zoom)[-1] == {"status": "Away"}
     assert events == []
+
+
+@pytest.mark.usefixtures("init_integration")
+async def test_a_refused_restore_fires_the_event(
+    hass: HomeAssistant,
+    fake_zoom: FakeZoom,
+    freezer: FrozenDateTimeFactory,
+    notified: list[ServiceCall],
+) -> None:
+    """The presence an expiry restores is refused: the automation hears of it."""
+    await hass.services.async_call(
+        "presence_bridge",
+        "set_presence",
+        {"entity_id": ALICE, "presence": "away", "expires_after": {"minutes": 5}},
+        blocking=True,
+    )
+    fake_zoom.fail_next.append(PROVIDER_CASES["zoom"]().refusal())
+    await advance(hass, freezer, 5 * 60)
+    assert [(call.data["entity_id"], call.data["wanted"]) for call in notified] == [
+        (ALICE, "available")
+    ]
+    state = hass.states.get(ALICE)
+    assert state.attributes["expires_at"] is None
+    assert state.attributes["last_delivery_error"] is not None
