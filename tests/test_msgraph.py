@@ -556,17 +556,17 @@ async def test_automatic_takes_no_duration(hass: HomeAssistant, fake_graph: Fake
 
 @pytest.mark.usefixtures("graph_entry")
 async def test_an_unknown_option_is_refused(hass: HomeAssistant, fake_graph: FakeGraph) -> None:
-    """An option Graph has no pair for (offline, in a meeting) is refused, by the action
-    and by the select, and nothing is sent."""
+    """An option Graph has no pair for (Zoom's own in_a_zoom_meeting, offline) is refused, by
+    the action and by the select, and nothing is sent."""
     with pytest.raises(ServiceValidationError) as err:
         await hass.services.async_call(
             DOMAIN,
             "set_presence",
-            {ATTR_ENTITY_ID: PRESENCE, "presence": "in_a_meeting"},
+            {ATTR_ENTITY_ID: PRESENCE, "presence": "in_a_zoom_meeting"},
             blocking=True,
         )
     assert err.value.translation_key == "invalid_presence"
-    assert err.value.translation_placeholders["presence"] == "in_a_meeting"
+    assert err.value.translation_placeholders["presence"] == "in_a_zoom_meeting"
     with pytest.raises(ServiceValidationError):
         await choose(hass, "offline")
     assert actions(fake_graph) == []

@@ -87,11 +87,12 @@ def _timestamp(iso: str) -> float:
 
 @pytest.mark.usefixtures("two_people")
 async def test_bad_presence_sends_nothing(hass: HomeAssistant, fake_zoom: FakeZoom) -> None:
-    """An option the targets do not have is refused, naming it and the valid ones."""
+    """An option the targets do not have, and no shared value, is refused, naming it and the
+    valid ones."""
     with pytest.raises(ServiceValidationError) as err:
-        await set_presence(hass, [ALICE, BOB], presence="busy")
+        await set_presence(hass, [ALICE, BOB], presence="lunch")
     assert err.value.translation_key == "invalid_presence"
-    assert err.value.translation_placeholders["presence"] == "busy"
+    assert err.value.translation_placeholders["presence"] == "lunch"
     assert "do_not_disturb" in err.value.translation_placeholders["options"]
     assert fake_zoom.api_requests("PUT") == []
 

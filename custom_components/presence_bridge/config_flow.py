@@ -55,8 +55,8 @@ from .const import (
     CONF_PROVIDER,
     CONF_TENANT,
     CONF_UPDATE_INTERVAL,
-    CONF_VOCABULARY,
     CONF_USER_ID,
+    CONF_VOCABULARY,
     DEFAULT_TENANT,
     DEFAULT_UPDATE_INTERVAL,
     DOMAIN,
@@ -493,7 +493,7 @@ class PresenceBridgeOptionsFlow(OptionsFlow):
             override = SelectSelector(
                 SelectSelectorConfig(options=list(choices), mode=SelectSelectorMode.DROPDOWN)
             )
-            fields[vol.Required(CONF_VOCABULARY)] = section(
+            fields[vol.Optional(CONF_VOCABULARY)] = section(
                 vol.Schema(
                     {
                         vol.Optional(

@@ -1,5 +1,6 @@
 """The Presence select and the Status preset select of each controlled person."""
 
+from collections.abc import Callable
 from datetime import datetime
 from typing import Any, cast, override
 
@@ -12,14 +13,17 @@ from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 
 from .api import PresenceClient, StatusClient, StatusMessage
 from .api.availability import Availability
-from .const import DOMAIN
+from .const import CONF_VOCABULARY, DOMAIN
 from .coordinator import PersonRuntime, PresenceBridgeConfigEntry
 from .delivery import DeliveryOutcome, DesiredPresence
 from .entity import DeliveringEntity, async_add_people_entities
 from .helpers import handle_api_errors, shorten
-from .text import CLEARED_STATUS
+from .text import CLEARED_STATUS, restore_point
 
 PARALLEL_UPDATES = 1
+
+SHARED_VALUES = frozenset(value for value in Availability if value is not Availability.UNKNOWN)
+"""The shared vocabulary `set_presence` takes besides a target's own options."""
 
 PRESENCE = SelectEntityDescription(key="presence", translation_key="presence")
 STATUS_PRESET = SelectEntityDescription(key="status_preset", translation_key="status_preset")
@@ -51,6 +55,37 @@ async def async_setup_entry(
         return entities
 
     async_add_people_entities(hass, entry, async_add_entities, build)
+
+
+def _choice_for(
+    entity: PresenceSelect | StatusPresetSelect,
+    presence: str,
+    mapping: Callable[[Availability], str | None],
+) -> str | None:
+    """What `set_presence` sends this target for `presence`: one of its own options as it is,
+    a shared value as the account's choice (options) or the provider's; None if it has none."""
+    if presence in entity.options:
+        return presence
+    if presence not in SHARED_VALUES:
+        return None
+    shared = Availability(presence)
+    chosen = entity.coordinator.config_entry.options.get(CONF_VOCABULARY, {}).get(shared)
+    return chosen if chosen in entity.options else mapping(shared)
+
+
+def _settable(
+    entity: PresenceSelect | StatusPresetSelect, mapping: Callable[[Availability], str | None]
+) -> list[str]:
+    """Every value `set_presence` can send this target: its options, then the shared values."""
+    options = entity.options
+    shared = [
+        value.value
+        for value in Availability
+        if value in SHARED_VALUES
+        and value not in options
+        and _choice_for(entity, value, mapping) is not None
+    ]
+    return [*options, *shared]
 
 
 class PresenceSelect(DeliveringEntity[DesiredPresence, PresenceClient], SelectEntity):
@@ -128,6 +163,15 @@ class PresenceSelect(DeliveringEntity[DesiredPresence, PresenceClient], SelectEn
     async def async_clear(self) -> DeliveryOutcome:
         """Hand the presence back to the provider; a pending revert is dropped."""
         return await self.queue.async_submit(DesiredPresence(self.check_clear()))
+
+    def choice_for(self, presence: str) -> str | None:
+        """The option `set_presence` sends for `presence` (an option or a shared value)."""
+        return _choice_for(self, presence, self.client.option_for)
+
+    @property
+    def settable(self) -> list[str]:
+        """What `set_presence` can send this person: options, then shared values."""
+        return _settable(self, self.client.option_for)
 
     def check_request(self, option: str, duration: int | None) -> None:
         """Refuse, before anything is sent, what this person's provider cannot take."""
@@ -215,6 +259,46 @@ class StatusPresetSelect(DeliveringEntity[StatusMessage, StatusClient], SelectEn
     @handle_api_errors
     async def async_select_option(self, option: str) -> None:
         await self.queue.async_submit(self.client.status_presets[option])
+
+    def choice_for(self, presence: str) -> str | None:
+        """The preset `set_presence` sets for `presence` (a preset or a shared value)."""
+        return _choice_for(self, presence, self.client.preset_for)
+
+    @property
+    def settable(self) -> list[str]:
+        """What `set_presence` can set for this person: presets, then shared values."""
+        return _settable(self, self.client.preset_for)
+
+    def check_request(self, option: str, duration: int | None) -> None:
+        """Refuse, before anything is sent, a preset this account lacks or a duration."""
+        if option not in self.options:
+            raise ServiceValidationError(
+                translation_domain=DOMAIN,
+                translation_key="invalid_presence",
+                translation_placeholders={
+                    "entity": self.entity_id,
+                    "presence": shorten(option),
+                    "options": ", ".join(self.options),
+                },
+            )
+        if duration is not None:
+            raise ServiceValidationError(
+                translation_domain=DOMAIN,
+                translation_key="duration_not_supported_by_provider",
+                translation_placeholders={"entity": self.entity_id},
+            )
+
+    @handle_api_errors
+    async def async_request_presence(
+        self, option: str, duration: int | None = None, until: datetime | None = None
+    ) -> DeliveryOutcome:
+        """Set the preset now or queue it; with `until`, what was there before comes back then."""
+        self.check_request(option, duration)
+        preset = self.client.status_presets[option]
+        if until is None:
+            return await self.queue.async_submit(preset)
+        restores_to = restore_point(self.queue, self.known.status)
+        return await self.queue.async_submit(preset, until=until, restores_to=restores_to)
 
     @override
     def describe(self, wish: StatusMessage) -> str | None:

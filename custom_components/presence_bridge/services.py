@@ -2,6 +2,7 @@
 
 import asyncio
 from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -36,7 +37,7 @@ from .const import (
 )
 from .delivery import DeliveryOutcome
 from .entity import DeliveringEntity
-from .select import PresenceSelect
+from .select import SHARED_VALUES, PresenceSelect, StatusPresetSelect
 from .text import StatusText
 
 SERVICE_SET_PRESENCE = "set_presence"
@@ -93,7 +94,7 @@ def _expiry(call: ServiceCall) -> datetime | None:
 
 
 def _targets[E: Entity](
-    entities: list[Entity], call: ServiceCall, kind: type[E], key: str
+    entities: list[Entity], call: ServiceCall, kind: type[E] | tuple[type[E], ...], key: str
 ) -> list[E]:
     """The targets, all of the entity class the action acts on, with the caller's context."""
     for entity in entities:
@@ -110,9 +111,20 @@ def _targets[E: Entity](
     return targets
 
 
+@dataclass(frozen=True, slots=True)
+class Unsupported:
+    """A target that cannot take the shared value asked for, and what it can take."""
+
+    supported: list[str]
+
+    def as_dict(self) -> dict[str, Any]:
+        """The answer for the target."""
+        return {"result": "unsupported", "supported": self.supported}
+
+
 async def _async_answer_each(
     call: ServiceCall,
-    requests: dict[str, Callable[[], Awaitable[DeliveryOutcome]]],
+    requests: dict[str, Callable[[], Awaitable[DeliveryOutcome | Unsupported]]],
     until: datetime | None = None,
 ) -> EntityServiceResponse:
     """Run every target's request at once; answer each outcome, or raise the first error.
@@ -122,9 +134,12 @@ async def _async_answer_each(
     failures: list[HomeAssistantError] = []
     expiry = {"expires_at": until.isoformat()} if until is not None else {}
 
-    async def outcome(request: Callable[[], Awaitable[DeliveryOutcome]]) -> dict[str, Any]:
+    async def outcome(
+        request: Callable[[], Awaitable[DeliveryOutcome | Unsupported]],
+    ) -> dict[str, Any]:
         try:
-            return (await request()).as_dict() | expiry
+            answer = await request()
+            return answer.as_dict() | (expiry if isinstance(answer, DeliveryOutcome) else {})
         except HomeAssistantError as err:
             failures.append(err)
             return {"result": "error", "error": str(err)}
@@ -138,20 +153,50 @@ async def _async_answer_each(
 async def _async_set_presence(
     entities: list[Entity], call: ServiceCall
 ) -> EntityServiceResponse | None:
-    """Check every target, then send to all; answer each target's outcome."""
+    """Check every target, then send to all; answer each target's outcome.
+
+    The presence is a target's own option, or a shared value each target maps to its own
+    (a Zulip person's Status preset select to a preset). A target that cannot take a shared
+    value answers `unsupported` while the others proceed; if none can, or if a value that is
+    not shared is not an option of every target, nothing is sent.
+    """
     presence: str = call.data[ATTR_PRESENCE]
     duration: int | None = call.data.get(ATTR_DURATION)
     until = _expiry(call)
-    selects = _targets(entities, call, PresenceSelect, "not_a_presence_entity")
-    for select in selects:
-        select.check_request(presence, duration)
+    targets = _targets(
+        entities, call, (PresenceSelect, StatusPresetSelect), "not_a_presence_entity"
+    )
+    choices = {target: target.choice_for(presence) for target in targets}
+    if presence not in SHARED_VALUES:
+        for target in targets:
+            target.check_request(presence, duration)
+    elif not any(choices.values()):
+        raise ServiceValidationError(
+            translation_domain=DOMAIN,
+            translation_key="presence_not_supported",
+            translation_placeholders={
+                "presence": presence,
+                "options": ", ".join(dict.fromkeys(v for t in targets for v in t.settable)),
+            },
+        )
+    for target, choice in choices.items():
+        if choice is not None:
+            target.check_request(choice, duration)
+
+    async def unsupported(target: PresenceSelect | StatusPresetSelect) -> Unsupported:
+        return Unsupported(target.settable)
+
     return await _async_answer_each(
         call,
         {
-            select.entity_id: lambda select=select: select.async_request_presence(
-                presence, duration, until
+            target.entity_id: (
+                lambda target=target, choice=choice: target.async_request_presence(
+                    choice, duration, until
+                )
             )
-            for select in selects
+            if choice is not None
+            else (lambda target=target: unsupported(target))
+            for target, choice in choices.items()
         },
         until,
     )
