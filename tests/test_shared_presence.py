@@ -10,7 +10,7 @@ import pytest
 
 from custom_components.presence_bridge.const import DOMAIN
 
-from .fake_vonage import LUNCH_ID
+from .fake_vonage import LUNCH_ID, READY_ID
 from .providers import (
     ProviderCase,
     async_set_up,
@@ -133,3 +133,16 @@ async def test_the_account_chooses_what_a_shared_value_sets(
         answers = await set_presence(hass, [VONAGE], "away")
         assert answers[VONAGE] == {"result": "sent"}
         assert case.sent() == [{"presenceId": LUNCH_ID}]
+
+
+async def test_available_moves_all_four(
+    hass: HomeAssistant, cases: dict[str, ProviderCase]
+) -> None:
+    """One action, one shared value, every provider: Zoom and Teams Available, VCC Ready, and
+    Zulip's status cleared (its preset for plain available)."""
+    answers = await set_presence(hass, [ZOOM, VONAGE, TEAMS, ZULIP_PRESET], "available")
+    assert {answer["result"] for answer in answers.values()} == {"sent"}
+    assert cases["zoom"].sent() == [{"status": "Available"}]
+    assert cases["vonage"].sent() == [{"presenceId": READY_ID}]
+    assert cases["msgraph"].holds() == "available"
+    assert cases["zulip"].sent()[-1]["status_text"] == ""
