@@ -17,7 +17,7 @@ from pytest_homeassistant_custom_component.common import MockConfigEntry, async_
 from custom_components.presence_bridge.const import DOMAIN
 
 from .fake_zoom import FakeZoom, ZoomUser
-from .providers import PROVIDER_CASES, ProviderCase, entry_of
+from .providers import PROVIDER_CASES, ProviderCase, async_set_up, entry_of
 
 ALICE_ID = "KdYKjnimT4KPd8FFgQt9FQ"
 BOB_ID = "z8yCxjabcdEFGhijKLmnOp"
@@ -159,6 +159,21 @@ def mock_setup_entry() -> Generator[None]:
     """Keep flow tests from setting the entry up."""
     with patch("custom_components.presence_bridge.async_setup_entry", return_value=True):
         yield
+
+
+@pytest.fixture
+async def case(
+    request: pytest.FixtureRequest,
+    hass: HomeAssistant,
+    socket_enabled: None,
+    freezer: FrozenDateTimeFactory,
+) -> AsyncGenerator[ProviderCase]:
+    """The provider a test names in its `case` parameter (indirect), its entry set up, on a
+    frozen clock."""
+    provider = PROVIDER_CASES[request.param]()
+    async with provider.fake:
+        await async_set_up(hass, provider.entry())
+        yield provider
 
 
 @pytest.fixture(params=sorted(PROVIDER_CASES))

@@ -1,6 +1,5 @@
 """The presence_bridge.clear action: back to each provider's automatic state."""
 
-from collections.abc import AsyncGenerator
 from typing import Any
 
 from freezegun.api import FrozenDateTimeFactory
@@ -16,22 +15,8 @@ from .fake_msgraph import FakeGraph
 from .fake_vonage import BREAK_ID, READY_ID, FakeVonage
 from .fake_zoom import FakeZoom
 from .fake_zulip import FakeZulip
-from .providers import PROVIDER_CASES, ProviderCase, async_set_up
+from .providers import ProviderCase
 from .test_expiry import call, graph_actions, zulip_posts
-
-
-@pytest.fixture
-async def case(
-    request: pytest.FixtureRequest,
-    hass: HomeAssistant,
-    socket_enabled: None,
-    freezer: FrozenDateTimeFactory,
-) -> AsyncGenerator[ProviderCase]:
-    """The provider named by the test's `case` parameter, its entry set up."""
-    provider = PROVIDER_CASES[request.param]()
-    async with provider.fake:
-        await async_set_up(hass, provider.entry())
-        yield provider
 
 
 @pytest.mark.parametrize("case", ["zoom"], indirect=True)

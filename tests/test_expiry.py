@@ -1,6 +1,5 @@
 """Expiring wishes: `expires_after` / `until` restore what the person had before."""
 
-from collections.abc import AsyncGenerator
 from datetime import timedelta
 from typing import Any
 
@@ -18,7 +17,7 @@ from .conftest import ALICE_SUBENTRY, advance
 from .fake_msgraph import FakeGraph
 from .fake_zoom import FakeZoom
 from .fake_zulip import FakeZulip
-from .providers import PERSON_SUBENTRY, PROVIDER_CASES, ProviderCase, async_set_up
+from .providers import PERSON_SUBENTRY, ProviderCase, async_set_up
 from .test_select import ALICE, puts, select_option
 
 GRACE = "select.grace_hopper_presence"
@@ -30,20 +29,6 @@ async def call(hass: HomeAssistant, service: str, **data: Any) -> dict[str, Any]
     return await hass.services.async_call(
         DOMAIN, service, data, blocking=True, return_response=True
     )
-
-
-@pytest.fixture
-async def case(
-    request: pytest.FixtureRequest,
-    hass: HomeAssistant,
-    socket_enabled: None,
-    freezer: FrozenDateTimeFactory,
-) -> AsyncGenerator[ProviderCase]:
-    """The provider named by the test's `case` parameter, its entry set up."""
-    provider = PROVIDER_CASES[request.param]()
-    async with provider.fake:
-        await async_set_up(hass, provider.entry())
-        yield provider
 
 
 def graph_actions(fake: FakeGraph) -> list[tuple[str, Any]]:
