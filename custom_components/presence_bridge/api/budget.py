@@ -99,7 +99,7 @@ class RequestBudget:
         self._learns_limit = learns_limit
         self._clock = clock
         self._granted: deque[float] = deque(maxlen=limit)
-        """When the latest requests were let through (or a pause counts them), oldest first."""
+        """When the latest requests were let through, or are to be (reserved), oldest first."""
         self._writes: deque[asyncio.Future[None]] = deque()
         self._reads: deque[asyncio.Future[None]] = deque()
         self._timer: asyncio.Handle | None = None
