@@ -6,6 +6,7 @@ from contextlib import AsyncExitStack
 from homeassistant.const import ATTR_ENTITY_ID
 from homeassistant.core import HomeAssistant
 from homeassistant.exceptions import ServiceValidationError
+from homeassistant.helpers import entity_registry as er
 import pytest
 
 from custom_components.presence_bridge.const import DOMAIN
@@ -146,3 +147,20 @@ async def test_available_moves_all_four(
     assert cases["vonage"].sent() == [{"presenceId": READY_ID}]
     assert cases["msgraph"].holds() == "available"
     assert cases["zulip"].sent()[-1]["status_text"] == ""
+
+
+async def test_a_device_reaches_a_zulip_persons_status_preset(
+    hass: HomeAssistant, cases: dict[str, ProviderCase]
+) -> None:
+    """A Zulip person's device as the target: their Status preset select takes the shared
+    value (the only select of the device), and nothing else of the device is asked."""
+    device_id = er.async_get(hass).async_get(ZULIP_PRESET).device_id
+    answers = await hass.services.async_call(
+        DOMAIN,
+        "set_presence",
+        {"device_id": device_id, "presence": "in_a_meeting"},
+        blocking=True,
+        return_response=True,
+    )
+    assert answers == {ZULIP_PRESET: {"result": "sent"}}
+    assert cases["zulip"].sent()[-1]["status_text"] == "In a meeting"
