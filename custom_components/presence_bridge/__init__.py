@@ -344,11 +344,7 @@ async def _async_remove_person(
 ) -> None:
     """Stop a removed person's queues and forget them; core removes their device."""
     data = entry.runtime_data
-    person = data.people.pop(subentry_id)
-    for queue in person.queues:
-        await queue.async_close()
-    if person.session is not None:
-        person.session.async_close()
+    await data.people.pop(subentry_id).async_stop()
     data.wishes.async_forget(subentry_id)
     ir.async_delete_issue(hass, DOMAIN, f"{entry.entry_id}_user_gone_{subentry_id}")
 
@@ -364,10 +360,7 @@ async def async_unload_entry(hass: HomeAssistant, entry: PresenceBridgeConfigEnt
     data = entry.runtime_data
     data.client.budget.close()  # what waits for a slot stays wanted, and is kept
     for person in data.people.values():
-        for queue in person.queues:
-            await queue.async_close()
-        if person.session is not None:
-            person.session.async_close()
+        await person.async_stop()
     await data.wishes.async_save()
     return ENTRY_SUCCESS
 

@@ -33,7 +33,6 @@ import voluptuous as vol
 from .api import (
     OWN_USER,
     AuthenticationError,
-    Availability,
     InvalidRequestError,
     InvalidTenantError,
     NotFoundError,
@@ -45,6 +44,7 @@ from .api import (
     RemoteUser,
     StatusClient,
 )
+from .api.availability import SETTABLE
 from .api.msgraph import DEFAULT_API_URL, DEFAULT_LOGIN_URL, DELEGATED_SCOPES, GraphClient
 from .application_credentials import sign_in_context
 from .const import (
@@ -499,8 +499,7 @@ class PresenceBridgeOptionsFlow(OptionsFlow):
                         vol.Optional(
                             shared.value, description={"suggested_value": chosen.get(shared)}
                         ): override
-                        for shared in Availability
-                        if shared is not Availability.UNKNOWN
+                        for shared in SETTABLE
                     }
                 ),
                 {"collapsed": True},

@@ -106,6 +106,13 @@ class PersonRuntime:
         """The person's queues, of whatever the provider takes."""
         return [queue for queue in (self.presence_queue, self.status_queue) if queue is not None]
 
+    async def async_stop(self) -> None:
+        """Stop the person's queues and session; a send under way may finish first."""
+        for queue in self.queues:
+            await queue.async_close()
+        if self.session is not None:
+            self.session.async_stop()
+
 
 @dataclass
 class PresenceBridgeData:

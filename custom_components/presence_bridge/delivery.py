@@ -106,6 +106,12 @@ class _Timed(ABC):
                 self._hass, self._job, max(when, dt_util.utcnow())
             )
 
+    @callback
+    def async_stop(self) -> None:
+        """The entry unloads (or the person goes): nothing re-arms; the Store keeps the state."""
+        self._closed = True
+        self._disarm()
+
     def _disarm(self) -> None:
         if self._cancel_timer is not None:
             self._cancel_timer()
@@ -252,10 +258,9 @@ class DeliveryQueue[T](_Timed):
 
     async def async_close(self) -> None:
         """Stop: nothing more is sent, no timer remains; a send under way may finish first."""
-        self._closed = True
-        self._disarm()
+        self.async_stop()
         if self.revert is not None:
-            self.revert.async_close()
+            self.revert.async_stop()
         await self._idle.wait()
 
     def _opens(self) -> datetime:
@@ -443,12 +448,6 @@ class PresenceSession(_Timed):
         except PresenceBridgeError as err:
             LOGGER.warning("Could not end the presence session: %s", err)
 
-    @callback
-    def async_close(self) -> None:
-        """The entry unloads: stop renewing; the Store keeps `until`."""
-        self._closed = True
-        self._disarm()
-
     async def _async_renew(self, _now: datetime) -> None:
         """A renewal is due (it waits its turn in the account's budget)."""
         self._cancel_timer = None
@@ -544,12 +543,6 @@ class PendingRevert[T](_Timed):
     def native_until(self, wish: T) -> datetime | None:
         """When `wish`, about to be sent, expires: for the provider's own expiry, if it has one."""
         return self.at if self.at is not None and wish == self.wish else None
-
-    @callback
-    def async_close(self) -> None:
-        """The entry unloads: stop; the Store keeps the revert."""
-        self._closed = True
-        self._disarm()
 
     async def _async_due(self, _now: datetime) -> None:
         self._cancel_timer = None

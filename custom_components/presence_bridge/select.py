@@ -12,7 +12,7 @@ from homeassistant.helpers.entity import Entity
 from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 
 from .api import PresenceClient, StatusClient, StatusMessage
-from .api.availability import Availability
+from .api.availability import SETTABLE, Availability
 from .const import CONF_VOCABULARY, DOMAIN
 from .coordinator import PersonRuntime, PresenceBridgeConfigEntry
 from .delivery import DeliveryOutcome, DesiredPresence
@@ -21,9 +21,6 @@ from .helpers import handle_api_errors, shorten
 from .text import CLEARED_STATUS, restore_point
 
 PARALLEL_UPDATES = 1
-
-SHARED_VALUES = frozenset(value for value in Availability if value is not Availability.UNKNOWN)
-"""The shared vocabulary `set_presence` takes besides a target's own options."""
 
 PRESENCE = SelectEntityDescription(key="presence", translation_key="presence")
 STATUS_PRESET = SelectEntityDescription(key="status_preset", translation_key="status_preset")
@@ -66,7 +63,7 @@ def _choice_for(
     a shared value as the account's choice (options) or the provider's; None if it has none."""
     if presence in entity.options:
         return presence
-    if presence not in SHARED_VALUES:
+    if presence not in SETTABLE:
         return None
     shared = Availability(presence)
     chosen = entity.coordinator.config_entry.options.get(CONF_VOCABULARY, {}).get(shared)
@@ -80,10 +77,8 @@ def _settable(
     options = entity.options
     shared = [
         value.value
-        for value in Availability
-        if value in SHARED_VALUES
-        and value not in options
-        and _choice_for(entity, value, mapping) is not None
+        for value in SETTABLE
+        if value not in options and _choice_for(entity, value, mapping) is not None
     ]
     return [*options, *shared]
 

@@ -26,6 +26,7 @@ from homeassistant.util import dt as dt_util
 import voluptuous as vol
 
 from .api import StatusClient, StatusMessage
+from .api.availability import SETTABLE
 from .const import (
     ATTR_DURATION,
     ATTR_EMOJI,
@@ -37,7 +38,7 @@ from .const import (
 )
 from .delivery import DeliveryOutcome
 from .entity import DeliveringEntity
-from .select import SHARED_VALUES, PresenceSelect, StatusPresetSelect
+from .select import PresenceSelect, StatusPresetSelect
 from .text import StatusText
 
 SERVICE_SET_PRESENCE = "set_presence"
@@ -167,7 +168,7 @@ async def _async_set_presence(
         entities, call, (PresenceSelect, StatusPresetSelect), "not_a_presence_entity"
     )
     choices = {target: target.choice_for(presence) for target in targets}
-    if presence not in SHARED_VALUES:
+    if presence not in SETTABLE:
         for target in targets:
             target.check_request(presence, duration)
     elif not any(choices.values()):

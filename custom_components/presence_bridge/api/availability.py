@@ -22,3 +22,7 @@ class Availability(StrEnum):
     OFFLINE = "offline"
     UNKNOWN = "unknown"
     """Reported, but saying nothing the other values say (or nothing at all)."""
+
+
+SETTABLE: tuple[Availability, ...] = tuple(value for value in Availability if value != "unknown")
+"""The values one can ask for; `unknown` is only ever reported."""
