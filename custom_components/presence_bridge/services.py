@@ -169,8 +169,9 @@ async def _async_set_presence(
     )
     choices = {target: target.choice_for(presence) for target in targets}
     if presence not in SETTABLE:
-        for target in targets:
-            target.check_request(presence, duration)
+        for target, choice in choices.items():
+            if choice is None:  # not its option: refused, naming what it has
+                target.check_request(presence, duration)
     elif not any(choices.values()):
         raise ServiceValidationError(
             translation_domain=DOMAIN,
