@@ -11,7 +11,7 @@ free slot. A change may also reserve its slot ahead (`reserve`), and be sent whe
 An account-wide 429 lowers the limit (to what the provider says it is, else by half, or for a
 provider that publishes none, to what went through in the window if that is fewer) and pauses
 the account; sending then resumes at the budget's pace, not all at once. The limit grows back
-by one per quiet window, up to what was set, but not back to the limit that drew the 429 for
+by a tenth of what was set (at least one) per quiet window, up to what was set, but not back to the limit that drew the 429 for
 an hour (additive increase, multiplicative decrease).
 
 The clock is `time.monotonic`, looked up at each call, and waits are the event loop's
@@ -100,6 +100,8 @@ class RequestBudget:
         self._clock = clock
         self._granted: deque[float] = deque(maxlen=limit)
         """When the latest requests were let through, or are to be (reserved), oldest first."""
+        self._sent: deque[float] = deque(maxlen=limit)
+        """When the latest requests really went, oldest first (what a 429 teaches)."""
         self._writes: deque[asyncio.Future[None]] = deque()
         self._reads: deque[asyncio.Future[None]] = deque()
         self._timer: asyncio.Handle | None = None
@@ -155,7 +157,7 @@ class RequestBudget:
         """
         now = self._clock()
         slot = self._next_slot(now)
-        self._grant(slot)
+        self._reserve_slot(slot)
         self._rearm()
         return max(0.0, slot - now)
 
@@ -178,6 +180,7 @@ class RequestBudget:
             raise BudgetClosedError("The account's requests have stopped")
         if _RESERVED.get() is self:
             _RESERVED.set(None)
+            self._sent.append(self._clock())
             return
         now = self._clock()
         if not self._writes and not self._reads and self._next_slot(now) <= now + SLOT_TOLERANCE:
@@ -244,8 +247,8 @@ class RequestBudget:
         return wait
 
     def _passed(self, now: float) -> int:
-        """Requests let through in the window up to now, but the one just refused."""
-        return sum(1 for granted in self._granted if now - self.per < granted <= now) - 1
+        """Requests sent in the window up to now, but the one just refused."""
+        return sum(1 for sent in self._sent if now - self.per < sent) - 1
 
     def exhausted(self, reset_in: float) -> None:
         """The provider says no request is left for `reset_in` seconds: hold until then."""
@@ -254,16 +257,19 @@ class RequestBudget:
             self._pause_until(now + reset_in)
 
     def succeeded(self) -> None:
-        """A request went through: after a quiet window, allow one more (up to what was set)."""
+        """A request went through: after a quiet window, allow a tenth of what was set more
+        (at least one), up to what was set and below a recent 429's limit."""
         self._throttled_in_a_row = 0
         now = self._clock()
         if self.limit >= self.configured_limit or now - self._grown_at < self.per:
             return
+        grown = min(self.configured_limit, self.limit + max(1, self.configured_limit // 10))
         if self._ceiling is not None:
             ceiling, since = self._ceiling
-            if now - since < CEILING_MEMORY and self.limit + 1 >= ceiling:
-                return
-        self._set_limit(self.limit + 1, now)
+            if now - since < CEILING_MEMORY:
+                grown = min(grown, ceiling - 1)
+        if grown > self.limit:
+            self._set_limit(grown, now)
 
     def _set_limit(self, limit: int, now: float) -> None:
         self.limit = limit
@@ -292,8 +298,14 @@ class RequestBudget:
         return slot
 
     def _grant(self, now: float) -> None:
-        self._granted.append(now)
-        self._paced_until = max(self._paced_until, now) + self.per / self.limit
+        """Let a request through now."""
+        self._sent.append(now)
+        self._reserve_slot(now)
+
+    def _reserve_slot(self, slot: float) -> None:
+        """Count a request at `slot` (now, or ahead for a reservation) in the window and pace."""
+        self._granted.append(slot)
+        self._paced_until = max(self._paced_until, slot) + self.per / self.limit
 
     def _serve(self) -> None:
         """Hand each slot free now to the next waiter (writes first); wait for the next slot."""
